@@ -1,0 +1,207 @@
+"""The command line: parse flags, merge them over the config file, dispatch a subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from amimon import __version__
+from amimon.config import (
+    Config,
+    ConfigError,
+    check_bucket,
+    check_endpoint,
+    check_interval,
+    check_log_level,
+    check_region,
+    load_config,
+)
+from amimon.model import Target, normalize_state, validate_ami_id
+
+EXIT_OK = 0
+EXIT_TASK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 3
+EXIT_AWS = 4
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success
+  1  a task failed (wait)
+  2  usage or config error
+  3  timeout (wait)
+  4  AWS access or network error
+"""
+
+
+class UsageError(Exception):
+    """A bad flag value: printed as one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every command gets: the merged config and the targets it names."""
+
+    config: Config
+    targets: tuple[Target, ...]
+    demo: bool = False
+
+
+def _flag(check: Callable[[str], object], flag: str) -> Callable[[str], object]:
+    """Wrap a validator so argparse reports ``argument --flag: <reason>``."""
+
+    def convert(value: str) -> object:
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = flag
+    return convert
+
+
+def _interval(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number of seconds") from None
+    return check_interval(number)
+
+
+def _ami_ids(value: str) -> list[str]:
+    return [validate_ami_id(v) for v in value.replace(",", " ").split() if v]
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None:
+    """Options every command takes. On subcommands they default to SUPPRESS so a value
+    given before the subcommand name is not overwritten."""
+    default = argparse.SUPPRESS if nested else None
+    group = parser.add_argument_group("AWS and polling")
+    group.add_argument("--profile", default=default, help="AWS profile (default: AWS_PROFILE)")
+    group.add_argument(
+        "--region",
+        dest="regions",
+        action="append",
+        type=_flag(check_region, "region"),
+        default=default,
+        metavar="REGION",
+        help="region to watch; repeat for several (default: AWS_REGION or the profile's)",
+    )
+    group.add_argument(
+        "--endpoint-url",
+        type=_flag(check_endpoint, "endpoint-url"),
+        default=default,
+        metavar="URL",
+        help="EC2 endpoint, e.g. a VPC or FIPS endpoint",
+    )
+    group.add_argument(
+        "--image-ids",
+        dest="image_ids",
+        action="extend",
+        type=_flag(_ami_ids, "image-ids"),
+        default=default,
+        metavar="AMI_IDS",
+        help="only these AMIs (comma-separated; repeatable)",
+    )
+    group.add_argument(
+        "--bucket",
+        dest="buckets",
+        action="append",
+        type=_flag(check_bucket, "bucket"),
+        default=default,
+        help="only tasks storing to this bucket; repeat for several",
+    )
+    group.add_argument(
+        "--state",
+        dest="states",
+        action="append",
+        type=_flag(normalize_state, "state"),
+        default=default,
+        help="only tasks in this state (InProgress, Completed, Failed; any case); repeatable",
+    )
+    group.add_argument(
+        "--interval",
+        type=_flag(_interval, "interval"),
+        default=default,
+        metavar="SECONDS",
+        help="seconds between polls (default 15, minimum 5)",
+    )
+    group.add_argument(
+        "--config",
+        default=default,
+        metavar="PATH",
+        help="config file (default: AMIMON_CONFIG or the platform config dir)",
+    )
+    group.add_argument(
+        "--log-level",
+        type=_flag(check_log_level, "log-level"),
+        default=default,
+        metavar="LEVEL",
+        help="log file verbosity: debug, info, warning (default), error",
+    )
+
+
+Command = Callable[[argparse.Namespace, Context], int]
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Command]] = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amimon",
+        description="Monitor AWS EC2 AMI store tasks (CreateStoreImageTask) from the terminal.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"amimon {__version__}")
+    add_common_options(parser, nested=False)
+    if COMMANDS:
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+        for name, (help_text, configure, _) in COMMANDS.items():
+            child = sub.add_parser(
+                name,
+                help=help_text,
+                description=help_text,
+                epilog=EXIT_CODES_HELP,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            add_common_options(child, nested=True)
+            configure(child)
+    return parser
+
+
+def make_context(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
+    """Merge flags over the config file and work out the targets."""
+    config = load_config(getattr(args, "config", None), env).with_overrides(
+        profile=getattr(args, "profile", None),
+        regions=getattr(args, "regions", None),
+        endpoint_url=getattr(args, "endpoint_url", None),
+        image_ids=getattr(args, "image_ids", None),
+        buckets=getattr(args, "buckets", None),
+        states=getattr(args, "states", None),
+        interval=getattr(args, "interval", None),
+        log_level=getattr(args, "log_level", None),
+    )
+    profile = config.profile or env.get("AWS_PROFILE") or None
+    regions: Sequence[str | None] = config.regions or (None,)
+    targets = tuple(dict.fromkeys(Target(profile, r, config.endpoint_url) for r in regions))
+    return Context(config=config, targets=targets)
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run amimon; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    environ = os.environ if env is None else env
+    try:
+        context = make_context(args, environ)
+    except ConfigError as exc:
+        print(f"amimon: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    command = getattr(args, "command", None)
+    if command is None:
+        parser.print_help()
+        return EXIT_OK
+    return COMMANDS[command][2](args, context)

@@ -1,0 +1,135 @@
+"""Pure selection of what to show: filters, sorting, counts and words for the active filter."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from amimon.model import KNOWN_STATES, TaskState
+from amimon.reducer import MonitorState, TrackedTask, estimate
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Which tasks to show. Empty sets mean "any"; ``text`` matches case-insensitively."""
+
+    buckets: frozenset[str] = frozenset()
+    states: frozenset[str] = frozenset()
+    text: str = ""
+    show_vanished: bool = True
+
+    @property
+    def active(self) -> bool:
+        return bool(self.buckets or self.states or self.text.strip())
+
+    def matches(self, tracked: TrackedTask) -> bool:
+        task = tracked.task
+        if tracked.vanished_at is not None and not self.show_vanished:
+            return False
+        if self.buckets and task.bucket not in self.buckets:
+            return False
+        if self.states and task.state not in self.states:
+            return False
+        needle = self.text.strip().lower()
+        if needle:
+            haystack = (task.ami_id, task.bucket, task.object_key, task.failure_reason)
+            return any(needle in field.lower() for field in haystack)
+        return True
+
+    def describe(self) -> str:
+        """The filter in words, e.g. ``Failed tasks in bucket archive matching "disk"``."""
+        if not self.active:
+            return "all tasks"
+        states = " or ".join(sorted(self.states))
+        words = [f"{states} tasks" if states else "tasks"]
+        if self.buckets:
+            noun = "bucket" if len(self.buckets) == 1 else "buckets"
+            words.append(f"in {noun} {', '.join(sorted(self.buckets))}")
+        if self.text.strip():
+            words.append(f'matching "{self.text.strip()}"')
+        return " ".join(words)
+
+
+class SortColumn(StrEnum):
+    """Columns a table can be sorted by."""
+
+    STARTED = "started"
+    REGION = "region"
+    AMI = "ami"
+    BUCKET = "bucket"
+    STATE = "state"
+    PROGRESS = "progress"
+    ETA = "eta"
+
+
+@dataclass(frozen=True)
+class Sort:
+    column: SortColumn = SortColumn.STARTED
+    # Newest first by default, as the API returns tasks.
+    descending: bool = True
+
+
+_STATE_ORDER = {TaskState.IN_PROGRESS.value: 0, TaskState.FAILED.value: 1}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FAR = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _sort_key(column: SortColumn, now: datetime) -> Callable[[TrackedTask], Any]:
+    def started(t: TrackedTask) -> datetime:
+        return t.task.start_time or _EPOCH
+
+    if column is SortColumn.STARTED:
+        return started
+    if column is SortColumn.REGION:
+        return lambda t: (t.task.target.label, started(t))
+    if column is SortColumn.AMI:
+        return lambda t: (t.task.ami_id, started(t))
+    if column is SortColumn.BUCKET:
+        return lambda t: (t.task.bucket, started(t))
+    if column is SortColumn.STATE:
+        return lambda t: (_STATE_ORDER.get(t.task.state, 2), t.task.state, started(t))
+    if column is SortColumn.PROGRESS:
+        return lambda t: (-1 if t.task.progress is None else t.task.progress, started(t))
+    return lambda t: (estimate(t, now).eta_at or _FAR, started(t))
+
+
+def visible(
+    state: MonitorState,
+    task_filter: TaskFilter = TaskFilter(),
+    sort: Sort = Sort(),
+    now: datetime | None = None,
+) -> list[TrackedTask]:
+    """The tasks the filter lets through, in sort order (stable: ties keep start order)."""
+    rows = [t for t in state.tasks.values() if task_filter.matches(t)]
+    key = _sort_key(sort.column, now or _EPOCH)
+    rows.sort(key=key, reverse=sort.descending)
+    return rows
+
+
+def counts(tasks: Iterable[TrackedTask]) -> Counter[str]:
+    """Tasks per state (vanished tasks not counted); unknown states count under their name."""
+    return Counter(t.task.state or "Unknown" for t in tasks if t.vanished_at is None)
+
+
+def describe_counts(tally: Counter[str]) -> str:
+    """e.g. ``14 tasks: 3 running · 9 done · 2 failed``."""
+    total = sum(tally.values())
+    noun = "task" if total == 1 else "tasks"
+    parts = [
+        f"{tally[TaskState.IN_PROGRESS]} running",
+        f"{tally[TaskState.COMPLETED]} done",
+        f"{tally[TaskState.FAILED]} failed",
+    ]
+    parts += [f"{n} {name}" for name, n in sorted(tally.items()) if name not in KNOWN_STATES]
+    return f"{total} {noun}: " + " · ".join(parts)
+
+
+def describe_shown(shown: int, total: int, task_filter: TaskFilter) -> str:
+    """e.g. ``Failed tasks in bucket archive · 2 of 14 shown``."""
+    if not task_filter.active:
+        return f"all tasks · {total} shown"
+    return f"{task_filter.describe()} · {shown} of {total} shown"

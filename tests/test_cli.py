@@ -1,0 +1,82 @@
+"""The command line from the outside: the installed script, help, version, bad flags."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amimon import __version__
+from amimon.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "amimon", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_version_from_the_installed_script() -> None:
+    script = shutil.which("amimon") or str(Path(sys.executable).parent / "amimon")
+    out = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"amimon {__version__}"
+
+
+def test_help_lists_options_and_exit_codes() -> None:
+    out = run("--help")
+    assert out.returncode == 0
+    for words in ("--profile", "--region", "--interval", "exit codes", "4  AWS access"):
+        assert words in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--interval", "2"], "at least 5"),
+        (["--interval", "soon"], "not a number"),
+        (["--state", "Done"], "unknown state 'Done'"),
+        (["--image-ids", "ami-123"], "malformed AMI id 'ami-123'"),
+        (["--region", "mars"], "not a region name"),
+        (["--endpoint-url", "localhost"], "not an http(s) URL"),
+    ],
+)
+def test_bad_flags_say_what_is_wrong_and_exit_2(args: list[str], words: str) -> None:
+    out = run(*args)
+    assert out.returncode == 2
+    assert words in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_config_file_exits_2_naming_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("interval = 1\n")
+    out = run("--config", str(path))
+    assert out.returncode == 2
+    assert f"{path}:1: key 'interval'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_flags_override_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from amimon.cli import build_parser, make_context
+
+    path = tmp_path / "c.toml"
+    path.write_text('profile = "file"\nregions = ["us-east-1"]\ninterval = 30\n')
+    args = build_parser().parse_args(
+        ["--config", str(path), "--region", "eu-west-1", "--interval", "9"]
+    )
+    context = make_context(args, {})
+    assert context.config.interval == 9
+    assert [t.region for t in context.targets] == ["eu-west-1"]
+    assert context.targets[0].profile == "file"
+
+
+def test_main_returns_2_for_config_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("nope = 1\n")
+    assert main(["--config", str(path)]) == 2
+    assert "unknown key" in capsys.readouterr().err

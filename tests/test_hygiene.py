@@ -1,0 +1,47 @@
+"""Layering and CI plumbing: the pure core stays pure, CI runs what the README says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PURE = ["amimon.model", "amimon.reducer", "amimon.view", "amimon.render", "amimon.config"]
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_pure_modules_import_neither_textual_nor_boto3(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'textual', 'boto3', 'botocore'}); "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_importing_the_aws_adapter_does_not_load_boto3() -> None:
+    # boto3 costs hundreds of milliseconds to import: it is loaded in a worker, on first use.
+    code = "import sys, amimon.aws; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    printed = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "run"), "--print-test-command"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    readme = (ROOT / "README.md").read_text()
+    quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    assert printed, "README.md has no test command between the markers"
+    assert "\n" not in printed, "the test command is one line a person can paste"
+    assert printed in quickstart
+    assert "pytest" in printed and "[test]" in printed
+    script = (ROOT / ".ci" / "run").read_text()
+    assert 'bash -euo pipefail -c "$cmd"' in script
