@@ -271,6 +271,22 @@ def classify(exc: BaseException, target: Target | None = None) -> AwsError:
 # The source --------------------------------------------------------------------------
 
 
+def _isolated_botocore_session() -> Any:
+    """A botocore session that reads none of the user's AWS profiles, files or variables
+    that could pick a profile: the demo must work (and touch nothing) whatever they say."""
+    import os
+
+    from botocore.session import Session
+
+    return Session(
+        session_vars={
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+    )
+
+
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -316,7 +332,10 @@ class Ec2TaskSource:
         if session is None:
             import boto3
 
-            session = boto3.Session(profile_name=profile)
+            if self._credentials is not None:
+                session = boto3.Session(botocore_session=_isolated_botocore_session())
+            else:
+                session = boto3.Session(profile_name=profile)
             self._sessions[profile] = session
         return session
 

@@ -7,8 +7,11 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 from amimon import __version__
+from amimon.aws import Ec2TaskSource, Query, StaticCredentials
 from amimon.config import (
     Config,
     ConfigError,
@@ -20,6 +23,9 @@ from amimon.config import (
     load_config,
 )
 from amimon.model import Target, normalize_state, validate_ami_id
+
+if TYPE_CHECKING:
+    from amimon.sim import SimServer
 
 EXIT_OK = 0
 EXIT_TASK_FAILED = 1
@@ -43,11 +49,33 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Context:
-    """What every command gets: the merged config and the targets it names."""
+    """What every command gets: the merged config, the targets, and in demo mode the
+    simulator it runs against (with dummy credentials for that client only)."""
 
     config: Config
     targets: tuple[Target, ...]
-    demo: bool = False
+    demo: SimServer | None = None
+
+    @property
+    def credentials(self) -> StaticCredentials | None:
+        if self.demo is None:
+            return None
+        from amimon.sim import DEMO_CREDENTIALS
+
+        return StaticCredentials(*DEMO_CREDENTIALS)
+
+    def source(self) -> Ec2TaskSource:
+        """A task source for the targets and the configured query."""
+        query = Query(
+            image_ids=self.config.image_ids,
+            buckets=self.config.buckets,
+            states=self.config.states,
+        )
+        return Ec2TaskSource(self.targets, query, credentials=self.credentials)
+
+    def close(self) -> None:
+        if self.demo is not None:
+            self.demo.stop()
 
 
 def _flag(check: Callable[[str], object], flag: str) -> Callable[[str], object]:
@@ -130,6 +158,12 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
         help="seconds between polls (default 15, minimum 5)",
     )
     group.add_argument(
+        "--demo",
+        action="store_true",
+        default=default,
+        help="run against the built-in simulator on 127.0.0.1 (no AWS account needed)",
+    )
+    group.add_argument(
         "--config",
         default=default,
         metavar="PATH",
@@ -144,8 +178,49 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
     )
 
 
-Command = Callable[[argparse.Namespace, Context], int]
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Command]] = {}
+Handler = Callable[[argparse.Namespace, "Context"], int]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A subcommand: its help, its own options, and where its handler lives (imported only
+    when run, so ``amimon list`` never imports Textual)."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: str  # "module:function"
+    common: bool = True  # takes the AWS and polling options
+
+
+def _configure_sim(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
+    parser.add_argument(
+        "--speed",
+        type=_flag(_positive, "speed"),
+        default=1.0,
+        help="simulated seconds per real second (default 1)",
+    )
+    parser.add_argument("--scenario", metavar="FILE", help="scenario TOML (default: built-in demo)")
+
+
+def _positive(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number > 0:
+        raise ValueError(f"must be greater than 0, got {value}")
+    return number
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "sim": CommandSpec(
+        "run the embedded EC2-compatible simulator on 127.0.0.1 (for trying amimon and the AWS CLI)",
+        _configure_sim,
+        "amimon.sim.command:run",
+        common=False,
+    ),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,21 +234,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_options(parser, nested=False)
     if COMMANDS:
         sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-        for name, (help_text, configure, _) in COMMANDS.items():
+        for name, spec in COMMANDS.items():
             child = sub.add_parser(
                 name,
-                help=help_text,
-                description=help_text,
+                help=spec.help,
+                description=spec.help,
                 epilog=EXIT_CODES_HELP,
                 formatter_class=argparse.RawDescriptionHelpFormatter,
             )
-            add_common_options(child, nested=True)
-            configure(child)
+            if spec.common:
+                add_common_options(child, nested=True)
+            spec.configure(child)
     return parser
 
 
+DEMO_REGION = "us-east-1"
+
+
 def make_context(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
-    """Merge flags over the config file and work out the targets."""
+    """Merge flags over the config file, work out the targets, start the demo if asked."""
     config = load_config(getattr(args, "config", None), env).with_overrides(
         profile=getattr(args, "profile", None),
         regions=getattr(args, "regions", None),
@@ -184,24 +263,48 @@ def make_context(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
         interval=getattr(args, "interval", None),
         log_level=getattr(args, "log_level", None),
     )
-    profile = config.profile or env.get("AWS_PROFILE") or None
+    demo = None
+    if getattr(args, "demo", False):
+        from amimon.sim import SimServer
+
+        demo = SimServer().start()
+        # The demo never looks at the user's profiles or credentials.
+        config = config.with_overrides(
+            endpoint_url=demo.url, regions=config.regions or (DEMO_REGION,)
+        )
+        profile = None
+    else:
+        profile = config.profile or env.get("AWS_PROFILE") or None
     regions: Sequence[str | None] = config.regions or (None,)
     targets = tuple(dict.fromkeys(Target(profile, r, config.endpoint_url) for r in regions))
-    return Context(config=config, targets=targets)
+    return Context(config=config, targets=targets, demo=demo)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run amimon; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    command = getattr(args, "command", None)
+    spec = COMMANDS.get(command) if command else None
+    handler: Handler | None = None
+    if spec is not None:
+        module, _, name = spec.handler.partition(":")
+        handler = getattr(import_module(module), name)
+    if spec is not None and not spec.common:
+        assert handler is not None
+        return handler(args, Context(Config(), ()))
     environ = os.environ if env is None else env
     try:
         context = make_context(args, environ)
     except ConfigError as exc:
         print(f"amimon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    command = getattr(args, "command", None)
-    if command is None:
-        parser.print_help()
-        return EXIT_OK
-    return COMMANDS[command][2](args, context)
+    try:
+        if handler is None:
+            parser.print_help()
+            return EXIT_OK
+        return handler(args, context)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        context.close()

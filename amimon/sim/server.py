@@ -288,7 +288,11 @@ class SimServer:
         return self
 
     def serve_forever(self) -> None:
-        self._httpd.serve_forever(poll_interval=0.2)
+        """Serve in this thread until interrupted, then release the port."""
+        try:
+            self._httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self._httpd.server_close()
 
     def stop(self) -> None:
         self._httpd.shutdown()

@@ -1,0 +1,48 @@
+"""``amimon sim``: run the simulator standalone until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import TYPE_CHECKING
+
+from amimon.sim.clock import ScaledClock
+from amimon.sim.scenario import DEFAULT_REGION, ScenarioError, default_scenario, load_scenario
+from amimon.sim.server import DEMO_CREDENTIALS, SimServer
+
+if TYPE_CHECKING:
+    from amimon.cli import Context
+
+
+def run(args: argparse.Namespace, context: Context) -> int:
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
+    except ScenarioError as exc:
+        print(f"amimon: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        server = SimServer(scenario, ScaledClock(args.speed), port=args.port)
+    except OSError as exc:
+        print(
+            f"amimon: error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return 2
+    key, secret = DEMO_CREDENTIALS
+    regions = sorted({t.region for t in scenario.tasks}, key=lambda r: (r != DEFAULT_REGION, r))
+    print(f"amimon simulator: {server.url}  ({len(scenario.tasks)} tasks, speed {args.speed:g}x)")
+    print(f"regions with tasks: {', '.join(regions)}  (any region answers; these have tasks)")
+    print("Try it (any credentials work; these are dummies):")
+    print(
+        f"  AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret} "
+        f"aws ec2 describe-store-image-tasks --endpoint-url {server.url} --region {regions[0]}"
+    )
+    print(
+        f"  AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret} "
+        f"amimon --endpoint-url {server.url} --region {regions[0]}"
+    )
+    print("Ctrl-C to stop.", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
