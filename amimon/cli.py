@@ -213,7 +213,16 @@ def _positive(value: str) -> float:
     return number
 
 
+def _no_options(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
 COMMANDS: dict[str, CommandSpec] = {
+    "watch": CommandSpec(
+        "the live monitor (the default when no command is given)",
+        _no_options,
+        "amimon.tui.app:run",
+    ),
     "sim": CommandSpec(
         "run the embedded EC2-compatible simulator on 127.0.0.1 (for trying amimon and the AWS CLI)",
         _configure_sim,
@@ -284,8 +293,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     """Run amimon; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = getattr(args, "command", None)
-    spec = COMMANDS.get(command) if command else None
+    command = getattr(args, "command", None) or "watch"
+    spec = COMMANDS.get(command)
     handler: Handler | None = None
     if spec is not None:
         module, _, name = spec.handler.partition(":")
@@ -299,10 +308,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except ConfigError as exc:
         print(f"amimon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    assert handler is not None
     try:
-        if handler is None:
-            parser.print_help()
-            return EXIT_OK
         return handler(args, context)
     except KeyboardInterrupt:
         return 130

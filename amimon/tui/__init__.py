@@ -1,0 +1,1 @@
+"""The Textual monitor. The only package that imports textual."""
