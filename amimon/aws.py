@@ -134,8 +134,6 @@ def _where(target: Target | None) -> str:
         parts.append(f"profile {target.profile}")
     if target.region:
         parts.append(target.region)
-    if target.endpoint_url:
-        parts.append(f"via {target.endpoint_url}")
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -464,7 +462,7 @@ class Ec2TaskSource:
         try:
             client.describe_store_image_tasks(DryRun=True)
         except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
             if code == "DryRunOperation":
                 return resolved
             raise classify(exc, resolved) from exc

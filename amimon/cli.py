@@ -21,6 +21,7 @@ from amimon.config import (
     check_log_level,
     check_region,
     load_config,
+    parse_duration,
 )
 from amimon.model import Target, normalize_state, validate_ami_id
 
@@ -217,11 +218,56 @@ def _no_options(parser: argparse.ArgumentParser) -> None:
     pass
 
 
+def _configure_list(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--output",
+        "-o",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default), json (the AWS CLI's document) or csv",
+    )
+
+
+def _configure_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "ami_ids", nargs="+", metavar="AMI_ID", type=_flag(validate_ami_id, "AMI_ID")
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_flag(parse_duration, "timeout"),
+        default=None,
+        metavar="DURATION",
+        help="give up after this long, e.g. 90m or 6h (default: as long as it takes)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=_flag(parse_duration, "grace"),
+        default=300.0,
+        metavar="DURATION",
+        help="how long an AMI may have no store task before giving up (default 5m)",
+    )
+
+
 COMMANDS: dict[str, CommandSpec] = {
     "watch": CommandSpec(
         "the live monitor (the default when no command is given)",
         _no_options,
         "amimon.tui.app:run",
+    ),
+    "list": CommandSpec(
+        "print the store tasks once (table, or json/csv for scripts)",
+        _configure_list,
+        "amimon.commands:run_list",
+    ),
+    "wait": CommandSpec(
+        "wait until each AMI's newest store task completes (exit 0), fails (1) or times out (3)",
+        _configure_wait,
+        "amimon.commands:run_wait",
+    ),
+    "check": CommandSpec(
+        "check that each profile/region may call ec2:DescribeStoreImageTasks (DryRun)",
+        _no_options,
+        "amimon.commands:run_check",
     ),
     "sim": CommandSpec(
         "run the embedded EC2-compatible simulator on 127.0.0.1 (for trying amimon and the AWS CLI)",
@@ -309,6 +355,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         print(f"amimon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     assert handler is not None
+    from amimon import logs
+
+    logs.configure(context.config.log_level)
     try:
         return handler(args, context)
     except KeyboardInterrupt:

@@ -95,6 +95,21 @@ def check_interval(value: object) -> float:
     return float(value)
 
 
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str) -> float:
+    """Seconds in ``"90"``, ``"90s"``, ``"45m"``, ``"6h"`` or ``"1d"``."""
+    match = _DURATION_RE.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a duration (like 90s, 45m, 6h or 1d)")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than zero")
+    return seconds
+
+
 def check_region(value: str) -> str:
     if not _REGION_RE.match(value):
         raise ValueError(f"{value!r} is not a region name (like us-east-1)")

@@ -109,6 +109,12 @@ def timestamp(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def clock_time(moment: datetime) -> str:
+    """``14:05 UTC``: enough for an ETA within a day, with the date when further out."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%H:%M UTC")
+
+
 def plain(value: str) -> Text:
     """API text as a Text that is never parsed as markup."""
     return Text(value)

@@ -80,3 +80,28 @@ def test_main_returns_2_for_config_errors(
     path.write_text("nope = 1\n")
     assert main(["--config", str(path)]) == 2
     assert "unknown key" in capsys.readouterr().err
+
+
+def test_logs_go_to_the_log_file_and_never_hold_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from amimon import logs
+
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEFAKEKEY"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE1234")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    # An unreachable endpoint on loopback: the failure is logged with its details.
+    out = run(
+        "list",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--region",
+        "us-east-1",
+        "--log-level",
+        "debug",
+    )
+    assert out.returncode == 4
+    log = (logs.log_dir() / logs.LOG_NAME).read_text()
+    assert "DescribeStoreImageTasks failed" in log
+    assert secret not in log and "AKIAFAKEFAKEFAKE1234" not in log
+    assert "Traceback" not in out.stderr

@@ -167,7 +167,8 @@ async def test_at_80_columns_details_start_hidden_and_open_under_the_table() -> 
         assert not app.query_one("#detail").display
         await pilot.press("enter")
         assert app.query_one("#detail").display
-        assert app.query_one(TaskTable).size.width == 80  # the table keeps the full width
+        # The table keeps the full width (less a scrollbar): details sit under it.
+        assert app.query_one(TaskTable).outer_size.width >= 78
 
 
 async def test_a_failed_poll_keeps_the_data_and_shows_a_banner_until_recovery() -> None:

@@ -26,7 +26,6 @@ from amimon.reducer import (
     TaskAppeared,
     TaskCompleted,
     TaskFailed,
-    TaskProgressed,
     TaskStateChanged,
     reduce,
 )
@@ -160,6 +159,7 @@ class AmimonApp(App[int]):
             yield Input(
                 placeholder="bucket (b)",
                 id="bucket",
+                compact=True,
                 suggester=_BucketSuggester(self._buckets_seen),
             )
             yield Select(
@@ -167,8 +167,9 @@ class AmimonApp(App[int]):
                 value="all",
                 allow_blank=False,
                 id="state",
+                compact=True,
             )
-            yield Input(placeholder="search (/)", id="search")
+            yield Input(placeholder="search (/)", id="search", compact=True)
         yield Static(id="filter-status")
         yield Static(id="banner")
         with Horizontal(id="main"):
@@ -280,10 +281,9 @@ class AmimonApp(App[int]):
         log = self.query_one("#events", RichLog)
         finished: list[Event] = []
         for event in events:
-            moved = isinstance(
-                event, TaskProgressed | TaskCompleted | TaskFailed | TaskStateChanged
-            )
-            if moved or (isinstance(event, TaskAppeared) and not event.initial):
+            # Progress shows itself in the bar; highlight what changes a row's meaning.
+            news = isinstance(event, TaskCompleted | TaskFailed | TaskStateChanged)
+            if news or (isinstance(event, TaskAppeared) and not event.initial):
                 self.changed_at[event.task.key] = now  # type: ignore[union-attr]
             if isinstance(event, TaskCompleted | TaskFailed):
                 finished.append(event)

@@ -50,6 +50,18 @@ class Layout:
             cols.append(("S3 key", "key", None))
         return cols
 
+    def width(self, key: str) -> int | None:
+        """Fixed widths for columns whose values grow over time; None sizes to content."""
+        fixed = {
+            "region": 14,
+            "ami": 13 if self.narrow else 21,
+            "state": 10,
+            "progress": (5 if self.narrow else 10) + 5,
+            "eta": 7,
+            "started": 6,
+        }
+        return fixed.get(key)
+
 
 def choose_layout(width: int, regions: int) -> Layout:
     narrow = width < 110
@@ -100,8 +112,7 @@ def cells(
             text.stylize(palette.muted)
     if highlight:
         for text in out.values():
-            text.stylize(Style(bold=True))
-            text.stylize(palette.highlight)
+            text.stylize(Style(bold=True, italic=True))
     return out
 
 
@@ -126,7 +137,7 @@ class TaskTable(DataTable[Text]):
         self._order = []
         self.layout_ = layout
         for label, key, _ in layout.columns:
-            self.add_column(label, key=key)
+            self.add_column(label, key=key, width=layout.width(key))
         if selected:
             self._pending_selection = selected
         return True

@@ -105,13 +105,18 @@ def detail(tracked: TrackedTask | None, now: datetime, palette: Palette) -> Text
     est = estimate(tracked, now)
     text = Text()
     text.append(task.ami_id or "(no AMI id)", style="bold")
-    text.append("\n")
+    text.append("  ")
     text.append_text(
         render.state_text(task.state, palette, vanished=tracked.vanished_at is not None)
     )
     text.append("  ")
-    text.append_text(render.progress_text(task.progress, task.state, palette, 12))
-    text.append("\n\n")
+    text.append_text(render.progress_text(task.progress, task.state, palette, 10))
+    text.append("\n")
+    if task.state == TaskState.FAILED or task.failure_reason:
+        # The reason first: it is why anyone selects a failed task.
+        text.append("Failure reason\n", style=f"bold {palette.failed}")
+        text.append(task.failure_reason or "(AWS gave no reason)")
+        text.append("\n")
 
     def field(label: str, value: str | Text) -> None:
         text.append(f"{label:<11}", style=palette.muted)
@@ -134,7 +139,7 @@ def detail(tracked: TrackedTask | None, now: datetime, palette: Palette) -> Text
         if est.stalled:
             field("ETA", Text("stalled: no progress for a while", style=palette.warning))
         elif remaining is not None and est.eta_at is not None:
-            field("ETA", f"{render.duration(remaining)} (about {render.timestamp(est.eta_at)})")
+            field("ETA", f"{render.duration(remaining)} (about {render.clock_time(est.eta_at)})")
         else:
             field("ETA", "not enough progress seen yet")
     if task.state == TaskState.COMPLETED:
@@ -145,10 +150,6 @@ def detail(tracked: TrackedTask | None, now: datetime, palette: Palette) -> Text
     field("First seen", render.timestamp(tracked.first_seen))
     if tracked.vanished_at is not None:
         field("Gone", f"no longer returned since {render.timestamp(tracked.vanished_at)}")
-    if task.state == TaskState.FAILED or task.failure_reason:
-        text.append("\nFailure reason\n", style=f"bold {palette.failed}")
-        text.append(task.failure_reason or "(AWS gave no reason)")
-        text.append("\n")
     return text
 
 

@@ -1,0 +1,240 @@
+"""list, wait and check end to end against the simulator, through main()."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from amimon import commands
+from amimon.cli import main
+from amimon.sim import DEMO_CREDENTIALS, FrozenClock, Scenario, SimServer, TaskSpec
+from tests.factories import T0
+from tests.simulator import ami, clock, many, running
+
+RUNNING = TaskSpec(ami(1), "archive", -timedelta(minutes=5), timedelta(minutes=10))
+FAILING = TaskSpec(
+    ami(2), "dr", -timedelta(minutes=5), timedelta(minutes=10), fail_at=80, reason="[b]KMS[/b] off"
+)
+DONE = TaskSpec(ami(3), "archive", -timedelta(days=2), timedelta(minutes=10))
+
+
+@pytest.fixture
+def creds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DEMO_CREDENTIALS[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DEMO_CREDENTIALS[1])
+
+
+@pytest.fixture
+def sim(creds: None) -> Iterator[SimServer]:
+    with running(Scenario((RUNNING, FAILING, DONE))) as server:
+        yield server
+
+
+def amimon(server: SimServer, *args: str) -> int:
+    return main([*args, "--endpoint-url", server.url, "--region", "us-east-1"])
+
+
+def test_list_json_has_the_aws_cli_document_shape(
+    sim: SimServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "list", "--output", "json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert list(doc) == ["StoreImageTaskResults"]
+    items = doc["StoreImageTaskResults"]
+    assert [i["AmiId"] for i in items] == [ami(1), ami(2), ami(3)] or len(items) == 3
+    done = next(i for i in items if i["AmiId"] == ami(3))
+    assert list(done) == [
+        "AmiId",
+        "TaskStartTime",
+        "Bucket",
+        "S3objectKey",
+        "ProgressPercentage",
+        "StoreTaskState",
+    ]  # no StoreTaskFailureReason: absent fields stay absent
+    assert done["TaskStartTime"] == "2026-11-25T12:00:00.000Z"
+    assert done["ProgressPercentage"] == 100
+
+
+def test_list_json_with_several_regions_tags_each_item(
+    creds: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    west = TaskSpec(ami(9), "eu", -timedelta(minutes=1), timedelta(hours=1), region="eu-west-1")
+    with running(Scenario((RUNNING, west))) as server:
+        code = main(
+            [
+                "list",
+                "-o",
+                "json",
+                "--endpoint-url",
+                server.url,
+                "--region",
+                "us-east-1",
+                "--region",
+                "eu-west-1",
+            ]
+        )
+    assert code == 0
+    items = json.loads(capsys.readouterr().out)["StoreImageTaskResults"]
+    assert {(i["Region"], i["AmiId"]) for i in items} == {
+        ("us-east-1", ami(1)),
+        ("eu-west-1", ami(9)),
+    }
+
+
+def test_list_csv(sim: SimServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert amimon(sim, "list", "-o", "csv") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Region,Profile,AmiId,TaskStartTime")
+    assert len(lines) == 4
+
+
+def test_list_table_when_piped_is_plain_text_with_api_text_literal(
+    sim: SimServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock(sim).advance(timedelta(minutes=4))  # ami 2 fails at 80%
+    assert amimon(sim, "list") == 0
+    out = capsys.readouterr().out
+    assert "\x1b[" not in out
+    assert "[b]KMS[/b] off" in out
+    assert ami(1) in out and "Failed" in out
+
+
+def test_list_against_an_unreachable_endpoint_exits_4(
+    creds: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["list", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"])
+    assert code == 4
+    assert "Could not connect" in capsys.readouterr().err
+
+
+@pytest.fixture
+def fast_wait(sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Sleeping advances the simulator's clock instead of the real one."""
+    frozen = clock(sim)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        frozen.advance(seconds)
+
+    waited = {"t": 0.0}
+
+    def monotonic() -> float:
+        return (frozen.now() - T0).total_seconds() + waited["t"]
+
+    monkeypatch.setattr(commands, "WAIT_CLOCK", commands.WaitClock(sleep, monotonic, frozen.now))
+    return slept
+
+
+def test_wait_exits_0_when_the_task_completes(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "wait", ami(1)) == 0
+    out = capsys.readouterr().out
+    assert f"{ami(1)} Completed: s3://archive/{ami(1)}.bin" in out
+    # One line per change when not a TTY, at the default 15 s interval.
+    assert set(fast_wait) == {15.0}
+    assert sim.requests["DescribeStoreImageTasks"] == len(fast_wait) + 1
+
+
+def test_wait_exits_1_and_prints_the_reason_when_a_task_fails(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "wait", ami(1), ami(2)) == 1
+    assert f"{ami(2)} Failed: [b]KMS[/b] off" in capsys.readouterr().err
+
+
+def test_wait_exits_3_on_timeout(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "wait", ami(1), "--timeout", "1m") == 3
+    assert "timed out after 1m" in capsys.readouterr().err
+
+
+def test_wait_for_an_ami_without_a_task_gives_up_after_the_grace_period(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "wait", ami(77), "--grace", "2m") == 3
+    assert f"no store task found for {ami(77)}" in capsys.readouterr().err
+
+
+def test_wait_rides_out_throttling_with_backoff(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.inject("throttle", times=3)
+    assert amimon(sim, "wait", ami(1)) == 0
+    assert max(fast_wait) > 15  # backed off
+    assert "retrying: AWS is throttling" in capsys.readouterr().out
+
+
+def test_wait_stops_at_once_when_not_permitted(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.inject("unauthorized")
+    assert amimon(sim, "wait", ami(1)) == 4
+    assert "ec2:DescribeStoreImageTasks" in capsys.readouterr().err
+    assert fast_wait == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        (None, 0, "✓ us-east-1: permitted"),
+        ("unauthorized", 4, "not permitted: grant ec2:DescribeStoreImageTasks"),
+        ("expired", 4, "credentials problem"),
+        ("reset", 4, "network problem"),
+    ],
+)
+def test_check(
+    sim: SimServer, capsys: pytest.CaptureFixture[str], fault: str | None, code: int, words: str
+) -> None:
+    if fault:
+        sim.inject(fault)
+    assert amimon(sim, "check") == code
+    assert words in capsys.readouterr().out
+
+
+def test_check_in_demo_mode_needs_no_aws_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "profile-that-does-not-exist")
+    out = subprocess.run(
+        [sys.executable, "-m", "amimon", "check", "--demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "permitted" in out.stdout and "DEMO" in out.stdout
+
+
+def test_list_demo_works_from_the_command_line() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "amimon", "list", "--demo", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)["StoreImageTaskResults"]) > 20
+
+
+def test_unknown_state_is_rejected_before_any_request(sim: SimServer) -> None:
+    with pytest.raises(SystemExit) as caught:
+        amimon(sim, "list", "--state", "Done")
+    assert caught.value.code == 2
+    assert sim.requests["DescribeStoreImageTasks"] == 0
+
+
+def test_a_simulator_with_many_tasks_lists_them_all(
+    creds: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SimServer(many(250), FrozenClock(T0)) as server:
+        assert (
+            main(["list", "-o", "csv", "--endpoint-url", server.url, "--region", "us-east-1"]) == 0
+        )
+        assert len(capsys.readouterr().out.splitlines()) == 251
+        assert server.requests["DescribeStoreImageTasks"] == 2  # pages of 200
