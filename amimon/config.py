@@ -99,13 +99,13 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_duration(value: str) -> float:
+def parse_duration(value: str, *, allow_zero: bool = False) -> float:
     """Seconds in ``"90"``, ``"90s"``, ``"45m"``, ``"6h"`` or ``"1d"``."""
     match = _DURATION_RE.match(value)
     if not match:
         raise ValueError(f"{value!r} is not a duration (like 90s, 45m, 6h or 1d)")
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
+    if seconds <= 0 and not allow_zero:
         raise ValueError(f"{value!r} must be longer than zero")
     return seconds
 

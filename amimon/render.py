@@ -24,7 +24,6 @@ class Palette:
     unknown: str = "magenta"
     muted: str = "dim"
     warning: str = "yellow"
-    highlight: str = "on grey23"
 
     def for_state(self, state: str) -> str:
         return {

@@ -15,12 +15,12 @@ A scenario file is TOML with one ``[[task]]`` table per task::
 from __future__ import annotations
 
 import hashlib
-import re
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from amimon.config import parse_duration
 from amimon.model import TaskState, validate_ami_id
 
 DEFAULT_REGION = "us-east-1"
@@ -80,21 +80,17 @@ class Scenario:
     tasks: tuple[TaskSpec, ...]
 
 
-_DURATION_RE = re.compile(r"^\s*(-?)\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def parse_offset(value: object) -> timedelta:
     """``"90s"``, ``"-45m"``, ``"2h"``, ``"3d"`` or a number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration like '45m', got {value!r}")
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=value)
     if isinstance(value, str):
-        match = _DURATION_RE.match(value)
-        if match:
-            sign = -1 if match.group(1) else 1
-            return timedelta(seconds=sign * float(match.group(2)) * _UNITS[match.group(3)])
+        text = value.strip()
+        sign = -1 if text.startswith("-") else 1
+        try:
+            return timedelta(seconds=sign * parse_duration(text.lstrip("-"), allow_zero=True))
+        except ValueError:
+            pass
     raise ValueError(f"expected a duration like '45m', '-2h' or seconds, got {value!r}")
 
 

@@ -232,7 +232,6 @@ class AmimonApp(App[int]):
             unknown=color("accent", "magenta"),
             muted="dim",
             warning=color("warning", "yellow"),
-            highlight="on " + color("primary-muted", "grey23"),
         )
 
     # polling
