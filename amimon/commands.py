@@ -23,15 +23,15 @@ from rich.text import Text
 
 from amimon import render
 from amimon.aws import AwsError, Ec2TaskSource, ErrorKind, Query
-from amimon.model import PollFailure, StoreTask, TaskState
+from amimon.cli import EXIT_AWS, EXIT_OK, EXIT_TASK_FAILED, EXIT_TIMEOUT, EXIT_USAGE
+from amimon.model import PollFailure, StoreTask, TaskState, iso_ms
 from amimon.reducer import MonitorState, TrackedTask, estimate, reduce
 from amimon.schedule import next_delay
-from amimon.view import visible
+from amimon.view import targets_label, visible
 
 if TYPE_CHECKING:
     from amimon.cli import Context
 
-EXIT_OK, EXIT_TASK_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_AWS = 0, 1, 2, 3, 4
 # Kinds that waiting longer will not fix.
 FATAL_KINDS = {ErrorKind.PERMISSION, ErrorKind.BAD_REQUEST, ErrorKind.CONFIG, ErrorKind.CREDENTIALS}
 
@@ -54,14 +54,6 @@ def _report(failures: Sequence[PollFailure]) -> None:
 # list ----------------------------------------------------------------------------------
 
 
-def iso_ms(moment: datetime | None) -> str | None:
-    """``2022-01-01T01:01:01.001Z``, as the AWS CLI prints timestamps."""
-    if moment is None:
-        return None
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
 def task_document(task: StoreTask, with_target: bool) -> dict[str, Any]:
     """One item as ``aws ec2 describe-store-image-tasks`` prints it; absent fields absent."""
     doc: dict[str, Any] = {}
@@ -71,7 +63,7 @@ def task_document(task: StoreTask, with_target: bool) -> dict[str, Any]:
         doc["Region"] = task.target.region
     fields: list[tuple[str, object]] = [
         ("AmiId", task.ami_id or None),
-        ("TaskStartTime", iso_ms(task.start_time)),
+        ("TaskStartTime", iso_ms(task.start_time) if task.start_time else None),
         ("Bucket", task.bucket or None),
         ("S3objectKey", task.object_key or None),
         ("ProgressPercentage", task.progress),
@@ -162,14 +154,12 @@ def run_list(args: argparse.Namespace, context: Context) -> int:
         if context.demo is not None:
             console.print(Text("DEMO: simulated store tasks, not your AWS account", style="bold"))
         if not tasks:
-            console.print(Text(f"No store tasks in the last 31 days for {_where(context)}."))
+            console.print(
+                Text(f"No store tasks in the last 31 days for {targets_label(context.targets)}.")
+            )
         else:
             console.print(_table(visible(state, now=now), now, several))
     return EXIT_AWS if snapshot.failures else EXIT_OK
-
-
-def _where(context: Context) -> str:
-    return ", ".join(t.label for t in context.targets)
 
 
 # wait ----------------------------------------------------------------------------------

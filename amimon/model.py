@@ -126,6 +126,12 @@ class StoreTask:
         return self.state in KNOWN_STATES
 
 
+def iso_ms(moment: datetime) -> str:
+    """``2022-01-01T01:01:01.001Z``: how the EC2 API and the AWS CLI write timestamps."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
 def _parse_time(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)

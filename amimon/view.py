@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from amimon.model import KNOWN_STATES, TaskState
+from amimon.model import KNOWN_STATES, Target, TaskState
 from amimon.reducer import MonitorState, TrackedTask, estimate
 
 
@@ -133,3 +133,12 @@ def describe_shown(shown: int, total: int, task_filter: TaskFilter) -> str:
     if not task_filter.active:
         return f"all tasks · {total} shown"
     return f"{task_filter.describe()} · {shown} of {total} shown"
+
+
+def targets_label(targets: Sequence[Target]) -> str:
+    """``prod (profile) · us-east-1, eu-west-1``."""
+    profiles = sorted({t.profile for t in targets if t.profile})
+    regions = ", ".join(t.region or "default region" for t in targets)
+    if profiles:
+        return f"{', '.join(profiles)} (profile) · {regions}"
+    return regions

@@ -22,13 +22,13 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from amimon.model import AMI_ID_RE, KNOWN_STATES, TaskState
+from amimon.model import AMI_ID_RE, KNOWN_STATES, TaskState, iso_ms
 from amimon.sim.clock import Clock, ScaledClock
 from amimon.sim.scenario import (
     DEFAULT_REGION,
@@ -157,12 +157,6 @@ class Simulator:
             )
             self._specs.append(spec)
         return spec.key
-
-
-def _ts(moment: datetime) -> str:
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
 
 
 def _x(value: object) -> str:
@@ -349,7 +343,7 @@ class SimServer:
     # actions
 
     def _token(self, last: Mapping[str, Any], query: str) -> str:
-        payload = json.dumps([_ts(last["taskStartTime"]), last["amiId"], query]).encode()
+        payload = json.dumps([iso_ms(last["taskStartTime"]), last["amiId"], query]).encode()
         mac = hmac.new(self.simulator.secret, payload, hashlib.sha256).digest()[:12]
         return base64.urlsafe_b64encode(mac + payload).decode()
 
@@ -427,7 +421,7 @@ class SimServer:
                 when, ami = self._read_token(token, query)
                 # Keyset paging: only tasks older than the last one sent, so a task that
                 # starts meanwhile shifts nothing and repeats nothing.
-                tasks = [t for t in tasks if (_ts(t["taskStartTime"]), t["amiId"]) < (when, ami)]
+                tasks = [t for t in tasks if (iso_ms(t["taskStartTime"]), t["amiId"]) < (when, ami)]
             page = tasks[:page_size]
             next_token = self._token(page[-1], query) if len(tasks) > page_size else None
         return _describe_xml(page, next_token)
@@ -489,7 +483,7 @@ def _describe_xml(tasks: list[dict[str, Any]], next_token: str | None) -> str:
     for t in tasks:
         parts.append(
             f"<item><amiId>{_x(t['amiId'])}</amiId>"
-            f"<taskStartTime>{_ts(t['taskStartTime'])}</taskStartTime>"
+            f"<taskStartTime>{iso_ms(t['taskStartTime'])}</taskStartTime>"
             f"<bucket>{_x(t['bucket'])}</bucket><s3objectKey>{_x(t['s3objectKey'])}</s3objectKey>"
             f"<progressPercentage>{t['progressPercentage']}</progressPercentage>"
             f"<storeTaskState>{_x(t['storeTaskState'])}</storeTaskState>"

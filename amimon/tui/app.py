@@ -150,6 +150,7 @@ class AmimonApp(App[int]):
         self._next_poll_at: float | None = None
         self.palette = Palette()
         self.last_writes = 0
+        self._sized = False  # the first sizing picks which panels start open
 
     # layout
 
@@ -198,13 +199,12 @@ class AmimonApp(App[int]):
     def _apply_size(self) -> None:
         width, height = self.size
         self.screen.set_class(width < 110, "-narrow")
-        if not hasattr(self, "_sized"):
+        if not self._sized:
             self._sized = True
             self.query_one("#detail").display = width >= 110
             self.query_one("#events").display = height >= 30
         table = self.query_one(TaskTable)
-        if table.set_layout(choose_layout(self._table_width(), len(self.targets))):
-            table.clear()
+        table.set_layout(choose_layout(self._table_width(), len(self.targets)))
 
     def _table_width(self) -> int:
         width = self.size.width

@@ -126,6 +126,8 @@ class TaskTable(DataTable[Text]):
         self._order: list[str] = []
         self.keys: dict[str, TaskKey] = {}
         self._pending_selection: str | None = None
+        self._row_ids: dict[TaskKey, str] = {}
+        self._stamps: dict[str, tuple[object, ...]] = {}
 
     def set_layout(self, layout: Layout) -> bool:
         """Rebuild the columns if the layout changed; True when it did."""
@@ -134,6 +136,7 @@ class TaskTable(DataTable[Text]):
         selected = self.selected_row_id()
         self.clear(columns=True)
         self._shown.clear()
+        self._stamps.clear()
         self._order = []
         self.layout_ = layout
         for label, key, _ in layout.columns:
@@ -166,12 +169,28 @@ class TaskTable(DataTable[Text]):
         writes = 0
         keep: set[str] = set()
         for tracked in rows:
-            rid = row_id(tracked.key)
+            rid = self._row_ids.get(tracked.key)
+            if rid is None:
+                rid = self._row_ids[tracked.key] = row_id(tracked.key)
             wanted.append(rid)
             keep.add(rid)
             self.keys[rid] = tracked.key
             seen = changed_at.get(tracked.key)
             fresh = seen is not None and now - seen < HIGHLIGHT_FOR
+            # Most rows are finished tasks whose cells change only when the task does or
+            # its age ticks over: skip building them on the once-a-second refresh.
+            start = tracked.task.start_time
+            age = render.duration(now - start) if start else "-"
+            stamp = (tracked, fresh, age, palette)
+            previous = self._stamps.get(rid)
+            if (
+                previous is not None
+                and previous[0] is tracked
+                and previous[1:] == stamp[1:]
+                and tracked.task.state != TaskState.IN_PROGRESS
+            ):
+                continue
+            self._stamps[rid] = stamp
             new = cells(tracked, now, layout, palette, highlight=fresh)
             signature = {k: f"{v.plain}\x00{v.style}\x00{v.spans}" for k, v in new.items()}
             old = self._shown.get(rid)
@@ -187,7 +206,10 @@ class TaskTable(DataTable[Text]):
         for rid in [r for r in self._shown if r not in keep]:
             self.remove_row(rid)
             del self._shown[rid]
-            self.keys.pop(rid, None)
+            self._stamps.pop(rid, None)
+            key = self.keys.pop(rid, None)
+            if key is not None:
+                self._row_ids.pop(key, None)
         if wanted != self._current_order():
             rank = {rid: i for i, rid in enumerate(wanted)}
             self._sort_by_rank(rank)

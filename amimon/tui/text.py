@@ -26,16 +26,7 @@ from amimon.reducer import (
     estimate,
 )
 from amimon.render import Palette
-from amimon.view import counts, describe_counts
-
-
-def targets_label(targets: Sequence[Target]) -> str:
-    """``prod (profile) · us-east-1, eu-west-1``."""
-    profiles = sorted({t.profile for t in targets if t.profile})
-    regions = ", ".join(t.region or "default region" for t in targets)
-    if profiles:
-        return f"{', '.join(profiles)} (profile) · {regions}"
-    return regions
+from amimon.view import counts, describe_counts, targets_label
 
 
 def header(
