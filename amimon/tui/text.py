@@ -96,7 +96,8 @@ def detail(tracked: TrackedTask | None, now: datetime, palette: Palette) -> Text
     est = estimate(tracked, now)
     text = Text()
     text.append(task.ami_id or "(no AMI id)", style="bold")
-    text.append("  ")
+    # State and bar on their own line: beside a 21-character AMI id they wrap in the panel.
+    text.append("\n")
     text.append_text(
         render.state_text(task.state, palette, vanished=tracked.vanished_at is not None)
     )
