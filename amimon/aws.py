@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from amimon.model import PollFailure, Snapshot, StoreTask, Target, parse_task
+from amimon.model import (
+    FULL_POLL,
+    PollFailure,
+    PollPlan,
+    Snapshot,
+    StoreTask,
+    Target,
+    parse_task,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -390,29 +398,55 @@ class Ec2TaskSource:
         paginator = client.get_paginator("describe_store_image_tasks")
         yield from paginator.paginate(**params)  # type: ignore[misc]
 
-    def fetch_target(self, target: Target) -> tuple[Target, list[StoreTask]]:
-        """All tasks of one target matching the query; raises ``AwsError``."""
+    def _by_ids(
+        self, client: EC2Client, resolved: Target, image_ids: Sequence[str], query: Query
+    ) -> Iterator[StoreTask]:
+        # AWS refuses MaxResults with ImageIds and ignores filters: chunk, filter here.
+        for chunk in _chunks(image_ids, MAX_IMAGE_IDS_PER_REQUEST):
+            for page in self._pages(client, ImageIds=list(chunk)):
+                for item in page.get("StoreImageTaskResults", ()):
+                    task = parse_task(item, resolved)
+                    if query.accepts(task):
+                        yield task
+
+    def _listing(self, client: EC2Client, resolved: Target, query: Query) -> Iterator[StoreTask]:
+        params: dict[str, Any] = {"PaginationConfig": {"PageSize": self._page_size}}
+        filters = query.filters()
+        if filters:
+            params["Filters"] = filters
+        for page in self._pages(client, **params):
+            for item in page.get("StoreImageTaskResults", ()):
+                yield parse_task(item, resolved)
+
+    def fetch_target(
+        self, target: Target, plan: PollPlan = FULL_POLL
+    ) -> tuple[Target, list[StoreTask], frozenset[tuple[Target, str]]]:
+        """The tasks of one target matching the query, and the (target, AMI) pairs that were
+        looked up by id; raises ``AwsError``.
+
+        With a scoped plan, only tasks in the plan's states are listed, then any expected
+        AMI missing from that listing is looked up by id (it finished, or is gone).
+        """
         resolved, client = self.client(target)
         query = self.query
-        tasks: list[StoreTask] = []
+        scope = None if query.image_ids else plan.scope
+        checked: frozenset[tuple[Target, str]] = frozenset()
         try:
             if query.image_ids:
-                # AWS refuses MaxResults with ImageIds and ignores filters: chunk, filter here.
-                for chunk in _chunks(query.image_ids, MAX_IMAGE_IDS_PER_REQUEST):
-                    for page in self._pages(client, ImageIds=list(chunk)):
-                        for item in page.get("StoreImageTaskResults", ()):
-                            task = parse_task(item, resolved)
-                            if query.accepts(task):
-                                tasks.append(task)
+                tasks = list(self._by_ids(client, resolved, query.image_ids, query))
+            elif scope is None:
+                tasks = list(self._listing(client, resolved, query))
             else:
-                params: dict[str, Any] = {"PaginationConfig": {"PageSize": self._page_size}}
-                filters = query.filters()
-                if filters:
-                    params["Filters"] = filters
-                for page in self._pages(client, **params):
-                    tasks.extend(
-                        parse_task(item, resolved) for item in page.get("StoreImageTaskResults", ())
-                    )
+                states = tuple(s for s in (query.states or sorted(scope)) if s in scope)
+                narrowed = Query(query.image_ids, query.buckets, states)
+                tasks = list(self._listing(client, resolved, narrowed))
+                listed = {t.ami_id for t in tasks}
+                missing = sorted(
+                    {ami for t, ami in plan.expect if t == resolved and ami not in listed}
+                )
+                if missing:
+                    tasks += self._by_ids(client, resolved, missing, query)
+                    checked = frozenset((resolved, ami) for ami in missing)
         except Exception as exc:
             error = classify(exc, resolved)
             log.warning(
@@ -423,29 +457,37 @@ class Ec2TaskSource:
                 error.request_id,
             )
             raise error from exc
-        return resolved, tasks
+        return resolved, tasks, checked
 
-    def _fetch_one(self, target: Target) -> tuple[Target, list[StoreTask]] | PollFailure:
+    def _fetch_one(
+        self, target: Target, plan: PollPlan
+    ) -> tuple[Target, list[StoreTask], frozenset[tuple[Target, str]]] | PollFailure:
         try:
-            return self.fetch_target(target)
+            return self.fetch_target(target, plan)
         except AwsError as error:
             return error.to_failure()
         except Exception as exc:  # a bug or an exotic failure must not kill the poll loop
             log.exception("unexpected error fetching %s", target.label)
             return classify(exc, target).to_failure()
 
-    def fetch(self) -> Snapshot:
-        """Poll every target (concurrently when several); failures go into the snapshot."""
+    def fetch(self, plan: PollPlan = FULL_POLL) -> Snapshot:
+        """Poll every target (concurrently when several); failures go into the snapshot.
+
+        ``plan`` (from ``schedule.plan_poll``) may narrow the poll to some states.
+        """
+        if self.query.image_ids:
+            plan = FULL_POLL
         if len(self.targets) == 1:
-            results = [self._fetch_one(self.targets[0])]
+            results = [self._fetch_one(self.targets[0], plan)]
         else:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=min(8, len(self.targets)), thread_name_prefix="amimon-fetch"
                 )
-            results = list(self._pool.map(self._fetch_one, self.targets))
+            results = list(self._pool.map(lambda t: self._fetch_one(t, plan), self.targets))
         tasks: list[StoreTask] = []
         covered: set[Target] = set()
+        checked: set[tuple[Target, str]] = set()
         failures: list[PollFailure] = []
         for result in results:
             if isinstance(result, PollFailure):
@@ -453,7 +495,10 @@ class Ec2TaskSource:
             else:
                 covered.add(result[0])
                 tasks.extend(result[1])
-        return Snapshot(tuple(tasks), frozenset(covered), tuple(failures))
+                checked |= result[2]
+        return Snapshot(
+            tuple(tasks), frozenset(covered), tuple(failures), plan.scope, frozenset(checked)
+        )
 
     def check_permission(self, target: Target) -> Target:
         """DescribeStoreImageTasks with DryRun; returns the resolved target when permitted,

@@ -195,8 +195,25 @@ class Snapshot:
 
     ``covered`` are the targets that answered: a known task of a covered target that is
     missing from ``tasks`` has vanished. Tasks of targets in ``failures`` are kept as they were.
+    ``scope`` is None for a full listing; otherwise the poll listed only tasks in these
+    states and says nothing about others, except the (target, AMI) pairs in ``checked``,
+    which were looked up by id: for those AMIs the snapshot is complete.
     """
 
     tasks: tuple[StoreTask, ...]
     covered: frozenset[Target]
     failures: tuple[PollFailure, ...] = ()
+    scope: frozenset[str] | None = None
+    checked: frozenset[tuple[Target, str]] = frozenset()
+
+
+@dataclass(frozen=True)
+class PollPlan:
+    """What one poll asks for: a full listing (``scope`` None), or only tasks in ``scope``
+    plus a look-up by id of the ``expect``-ed AMIs the scoped listing no longer returns."""
+
+    scope: frozenset[str] | None = None
+    expect: frozenset[tuple[Target, str]] = frozenset()
+
+
+FULL_POLL = PollPlan()

@@ -80,6 +80,10 @@ class MonitorState:
     covered: frozenset[Target] = frozenset()
     # Consecutive polls that were throttled: drives the backoff.
     throttled_polls: int = 0
+    # Scoped polls since the last full listing, and whether a task left the scope (so only
+    # a full listing can say whether it completed, failed or vanished).
+    polls_since_full: int = 0
+    full_poll_due: bool = True
 
     @property
     def stale_since(self) -> datetime | None:
@@ -289,11 +293,17 @@ def reduce(
             tasks[key] = _update(old, task, now, settings, events)
 
     forget_before = now - settings.forget_after
+    scope = snapshot.scope
+    left_scope = False
     for key, tracked in list(tasks.items()):
         if key in seen:
             continue
         if tracked.vanished_at is None:
-            if key.target in snapshot.covered:
+            answered = key.target in snapshot.covered
+            if scope is not None and (key.target, key.ami_id) not in snapshot.checked:
+                # A scoped poll cannot tell "finished" from "gone": ask for a full listing.
+                left_scope |= answered and tracked.task.state in scope
+            elif answered:
                 tracked = replace(tracked, vanished_at=now)
                 tasks[key] = tracked
                 events.append(TaskVanished(tracked, now))
@@ -302,6 +312,7 @@ def reduce(
 
     failures = _reduce_failures(state, snapshot, now, events)
     throttled = any(f.kind == "throttled" for f in snapshot.failures)
+    full_answered = scope is None and bool(snapshot.covered) and not snapshot.failures
     new_state = MonitorState(
         tasks=tasks,
         polls=state.polls + 1,
@@ -309,6 +320,8 @@ def reduce(
         failures=failures,
         covered=state.covered | snapshot.covered,
         throttled_polls=state.throttled_polls + 1 if throttled else 0,
+        polls_since_full=0 if full_answered else state.polls_since_full + 1,
+        full_poll_due=left_scope or (state.full_poll_due and not full_answered),
     )
     return new_state, tuple(events)
 

@@ -22,7 +22,7 @@ class FakeSource:
         self.snapshots = list(snapshots)
         self.fetches = 0
 
-    def fetch(self) -> Snapshot:
+    def fetch(self, plan: object = None) -> Snapshot:
         self.fetches += 1
         if len(self.snapshots) > 1:
             return self.snapshots.pop(0)

@@ -19,7 +19,15 @@ from textual.suggester import Suggester
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, RichLog, Select, Static
 
-from amimon.model import KNOWN_STATES, PollFailure, Snapshot, Target, TaskKey
+from amimon.model import (
+    FULL_POLL,
+    KNOWN_STATES,
+    PollFailure,
+    PollPlan,
+    Snapshot,
+    Target,
+    TaskKey,
+)
 from amimon.reducer import (
     Event,
     MonitorState,
@@ -30,7 +38,7 @@ from amimon.reducer import (
     reduce,
 )
 from amimon.render import Palette
-from amimon.schedule import next_delay
+from amimon.schedule import next_delay, plan_poll
 from amimon.tui import text
 from amimon.tui.table import HIGHLIGHT_FOR, TaskTable, choose_layout
 from amimon.view import Sort, SortColumn, TaskFilter, describe_shown, visible
@@ -43,7 +51,11 @@ EVENT_LOG_LINES = 500
 
 
 class TaskSource(Protocol):
-    def fetch(self) -> Snapshot: ...
+    def fetch(self, plan: PollPlan = FULL_POLL) -> Snapshot: ...
+
+
+def always_full(state: MonitorState) -> PollPlan:
+    return FULL_POLL
 
 
 def utc_now() -> datetime:
@@ -129,6 +141,7 @@ class AmimonApp(App[int]):
         bell: bool = True,
         theme: str = "textual-dark",
         auto_poll: bool = True,
+        plan: Callable[[MonitorState], PollPlan] = always_full,
     ) -> None:
         super().__init__()
         self.source = source
@@ -139,6 +152,7 @@ class AmimonApp(App[int]):
         self.ring_bell = bell
         self.theme = theme
         self.auto_poll = auto_poll
+        self.plan = plan
         self.state = MonitorState()
         self.task_filter = TaskFilter()
         self.sort_order = Sort()
@@ -236,8 +250,9 @@ class AmimonApp(App[int]):
 
     # polling
 
-    def poll_now(self) -> None:
-        """Start a poll unless one is running or polling is paused."""
+    def poll_now(self, full: bool = False) -> None:
+        """Start a poll unless one is running or polling is paused. The planner picks a
+        cheap (running tasks only) or full poll; ``full`` forces a full one."""
         if self.polling or self.paused:
             return
         if self._poll_timer is not None:
@@ -246,13 +261,13 @@ class AmimonApp(App[int]):
         self.polling = True
         self.polls_started += 1
         self._next_poll_at = None
-        self._fetch()
+        self._fetch(FULL_POLL if full else self.plan(self.state))
         self._refresh_header()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
-    def _fetch(self) -> None:
+    def _fetch(self, plan: PollPlan) -> None:
         try:
-            snapshot = self.source.fetch()
+            snapshot = self.source.fetch(plan)
         except Exception as exc:  # the source should not raise; never let it kill the UI
             failure = PollFailure("unknown", f"Unexpected error while polling: {exc}")
             snapshot = Snapshot((), frozenset(), (failure,))
@@ -464,7 +479,7 @@ class AmimonApp(App[int]):
             return
         if self.paused:
             self.paused = False
-        self.poll_now()
+        self.poll_now(full=True)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -555,13 +570,20 @@ def run(args: argparse.Namespace, context: Context) -> int:
     interval = context.config.interval
     if context.demo is not None and getattr(args, "interval", None) is None:
         interval = DEMO_INTERVAL
+    source = context.source()
+    query = source.query
+
+    def plan(state: MonitorState) -> PollPlan:
+        return plan_poll(state, image_ids=bool(query.image_ids), states=query.states)
+
     app = AmimonApp(
-        context.source(),
+        source,
         context.targets,
         interval=interval,
         demo=context.demo is not None,
         bell=context.config.bell,
         theme="textual-dark",
+        plan=plan,
     )
     if context.config.theme not in app.available_themes:
         import sys
@@ -573,5 +595,8 @@ def run(args: argparse.Namespace, context: Context) -> int:
         )
         return 2
     app.theme = context.config.theme
-    app.run()
+    try:
+        app.run()
+    finally:
+        source.close()
     return 0
