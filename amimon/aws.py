@@ -277,6 +277,26 @@ def classify(exc: BaseException, target: Target | None = None) -> AwsError:
 # The source --------------------------------------------------------------------------
 
 
+def _parse_timestamp(value: Any) -> Any:
+    """ISO 8601 via ``datetime.fromisoformat`` (several times faster than botocore's
+    dateutil-based default); anything else falls back to botocore's parser."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        from botocore.utils import parse_timestamp
+
+        return parse_timestamp(value)
+
+
+def _fast_timestamps(session: Any) -> Any:
+    """Make clients of this botocore session parse timestamps with ``_parse_timestamp``."""
+    factory = session.get_component("response_parser_factory")
+    factory.set_parser_defaults(timestamp_parser=_parse_timestamp)
+    return session
+
+
 def _isolated_botocore_session() -> Any:
     """A botocore session that reads none of the user's AWS profiles, files or variables
     that could pick a profile: the demo must work (and touch nothing) whatever they say."""
@@ -339,9 +359,13 @@ class Ec2TaskSource:
             import boto3
 
             if self._credentials is not None:
-                session = boto3.Session(botocore_session=_isolated_botocore_session())
+                core = _isolated_botocore_session()
+                session = boto3.Session(botocore_session=_fast_timestamps(core))
             else:
-                session = boto3.Session(profile_name=profile)
+                from botocore.session import Session
+
+                core = _fast_timestamps(Session())
+                session = boto3.Session(botocore_session=core, profile_name=profile)
             self._sessions[profile] = session
         return session
 

@@ -119,6 +119,7 @@ async def test_b_filters_by_bucket_with_suggestions() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
         await pilot.press("b", "d", "r")
+        await pilot.pause()  # the suggester answers asynchronously
         assert [r[1] for r in rows(app)] == ["dr-bucket"]
         assert "in bucket dr-bucket" in shown(app, "#filter-status")
         await pilot.press("escape")

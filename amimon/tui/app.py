@@ -165,6 +165,7 @@ class AmimonApp(App[int]):
         self.palette = Palette()
         self.last_writes = 0
         self._sized = False  # the first sizing picks which panels start open
+        self._shown: dict[str | None, tuple[object, ...]] = {}
 
     # layout
 
@@ -354,7 +355,8 @@ class AmimonApp(App[int]):
     def _refresh_header(self) -> None:
         now = self.clock()
         header = self.query_one("#header", Static)
-        header.update(
+        self._put(
+            header,
             text.header(
                 self.state,
                 self.targets,
@@ -363,7 +365,7 @@ class AmimonApp(App[int]):
                 paused=self.paused,
                 polling=self.polling,
                 compact=self.size.width < 110,
-            )
+            ),
         )
         header.set_class(self.state.stale_since is not None, "-stale")
 
@@ -375,25 +377,26 @@ class AmimonApp(App[int]):
         message = text.banner(self.state, now, self._retry_in())
         banner.display = message is not None
         if message is not None:
-            banner.update(message)
+            self._put(banner, message)
             kinds = {f.failure.kind for f in self.state.failures.values()}
             banner.set_class(kinds == {"throttled"}, "-warning")
         rows = visible(self.state, self.task_filter, self.sort_order, now)
         table = self.query_one(TaskTable)
         self.last_writes = table.show(rows, now, self.palette, self.changed_at)
         total = sum(1 for t in self.state.tasks.values() if t.vanished_at is None)
-        self.query_one("#filter-status", Static).update(
+        self._put(
+            self.query_one("#filter-status", Static),
             Text(
                 describe_shown(len(rows), total, self.task_filter)
                 + f" · sorted by {self._sort_words()}"
-            )
+            ),
         )
         empty = self.query_one("#empty", Static)
         empty.display = not rows
         table.display = bool(rows)
         if not rows:
             filtered = self.task_filter.describe() if self.task_filter.active else None
-            empty.update(text.empty_message(self.state, self.targets, filtered))
+            self._put(empty, text.empty_message(self.state, self.targets, filtered))
         self._refresh_detail()
 
     def _sort_words(self) -> str:
@@ -410,9 +413,17 @@ class AmimonApp(App[int]):
             return
         key = self.selected_task()
         tracked = self.state.tasks.get(key) if key else None
-        self.query_one("#detail-body", Static).update(
-            text.detail(tracked, self.clock(), self.palette)
+        self._put(
+            self.query_one("#detail-body", Static), text.detail(tracked, self.clock(), self.palette)
         )
+
+    def _put(self, widget: Static, content: Text) -> None:
+        """Update a Static only when its text changed: an update re-lays out the screen,
+        and most of the once-a-second refreshes change nothing."""
+        key = (content.plain, str(content.style), tuple(content.spans))
+        if self._shown.get(widget.id) != key:
+            self._shown[widget.id] = key
+            widget.update(content)
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self) -> None:
