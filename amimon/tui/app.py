@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from amimon.cli import Context
 
 DEMO_INTERVAL = 2.0
+FULL_REFRESH_TICKS = 30
 EVENT_LOG_LINES = 500
 
 
@@ -166,6 +167,7 @@ class AmimonApp(App[int]):
         self.last_writes = 0
         self._sized = False  # the first sizing picks which panels start open
         self._shown: dict[str | None, tuple[object, ...]] = {}
+        self._ticks = 0
 
     # layout
 
@@ -340,7 +342,17 @@ class AmimonApp(App[int]):
             self.bell()
 
     def _tick(self) -> None:
-        self.refresh_view()
+        """Once a second: what moves with the clock. Ages of finished tasks change at most
+        once a minute, so the whole table is refreshed only every ``FULL_REFRESH_TICKS``."""
+        self._ticks += 1
+        if self._ticks % FULL_REFRESH_TICKS == 0:
+            self.refresh_view()
+            return
+        now = self.clock()
+        self._refresh_header()
+        self._refresh_banner(now)
+        self.last_writes = self.query_one(TaskTable).tick(now, self.palette, self.changed_at)
+        self._refresh_detail()
 
     # rendering
 
@@ -373,13 +385,7 @@ class AmimonApp(App[int]):
         """Show the current state: header, banner, table (cell diff), details, status."""
         now = self.clock()
         self._refresh_header()
-        banner = self.query_one("#banner", Static)
-        message = text.banner(self.state, now, self._retry_in())
-        banner.display = message is not None
-        if message is not None:
-            self._put(banner, message)
-            kinds = {f.failure.kind for f in self.state.failures.values()}
-            banner.set_class(kinds == {"throttled"}, "-warning")
+        self._refresh_banner(now)
         rows = visible(self.state, self.task_filter, self.sort_order, now)
         table = self.query_one(TaskTable)
         self.last_writes = table.show(rows, now, self.palette, self.changed_at)
@@ -398,6 +404,15 @@ class AmimonApp(App[int]):
             filtered = self.task_filter.describe() if self.task_filter.active else None
             self._put(empty, text.empty_message(self.state, self.targets, filtered))
         self._refresh_detail()
+
+    def _refresh_banner(self, now: datetime) -> None:
+        banner = self.query_one("#banner", Static)
+        message = text.banner(self.state, now, self._retry_in())
+        banner.display = message is not None
+        if message is not None:
+            self._put(banner, message)
+            kinds = {f.failure.kind for f in self.state.failures.values()}
+            banner.set_class(kinds == {"throttled"}, "-warning")
 
     def _sort_words(self) -> str:
         arrow = "↓" if self.sort_order.descending else "↑"
@@ -418,12 +433,15 @@ class AmimonApp(App[int]):
         )
 
     def _put(self, widget: Static, content: Text) -> None:
-        """Update a Static only when its text changed: an update re-lays out the screen,
-        and most of the once-a-second refreshes change nothing."""
+        """Update a Static only when its text changed, and re-lay out the screen only when
+        its number of lines did: most once-a-second refreshes change a word or nothing."""
         key = (content.plain, str(content.style), tuple(content.spans))
-        if self._shown.get(widget.id) != key:
+        old = self._shown.get(widget.id)
+        if old != key:
             self._shown[widget.id] = key
-            widget.update(content)
+            lines = content.plain.count("\n")
+            relayout = old is None or str(old[0]).count("\n") != lines
+            widget.update(content, layout=relayout)
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self) -> None:

@@ -128,6 +128,7 @@ class TaskTable(DataTable[Text]):
         self._pending_selection: str | None = None
         self._row_ids: dict[TaskKey, str] = {}
         self._stamps: dict[str, tuple[object, ...]] = {}
+        self._live: dict[str, TrackedTask] = {}
 
     def set_layout(self, layout: Layout) -> bool:
         """Rebuild the columns if the layout changed; True when it did."""
@@ -162,12 +163,12 @@ class TaskTable(DataTable[Text]):
     ) -> int:
         """Make the table show ``rows`` in this order; returns how many cells were written."""
         assert self.layout_ is not None
-        layout = self.layout_
         selected = self._pending_selection or self.selected_row_id()
         self._pending_selection = None
         wanted: list[str] = []
         writes = 0
         keep: set[str] = set()
+        live: dict[str, TrackedTask] = {}
         for tracked in rows:
             rid = self._row_ids.get(tracked.key)
             if rid is None:
@@ -177,8 +178,10 @@ class TaskTable(DataTable[Text]):
             self.keys[rid] = tracked.key
             seen = changed_at.get(tracked.key)
             fresh = seen is not None and now - seen < HIGHLIGHT_FOR
+            if fresh or tracked.task.state == TaskState.IN_PROGRESS:
+                live[rid] = tracked
             # Most rows are finished tasks whose cells change only when the task does or
-            # its age ticks over: skip building them on the once-a-second refresh.
+            # its age ticks over: skip building their cells again.
             start = tracked.task.start_time
             age = render.duration(now - start) if start else "-"
             stamp = (tracked, fresh, age, palette)
@@ -191,18 +194,8 @@ class TaskTable(DataTable[Text]):
             ):
                 continue
             self._stamps[rid] = stamp
-            new = cells(tracked, now, layout, palette, highlight=fresh)
-            signature = {k: f"{v.plain}\x00{v.style}\x00{v.spans}" for k, v in new.items()}
-            old = self._shown.get(rid)
-            if old is None:
-                self.add_row(*new.values(), key=rid)
-                writes += len(new)
-            else:
-                for column, text in new.items():
-                    if old.get(column) != signature[column]:
-                        self.update_cell(rid, column, text)
-                        writes += 1
-            self._shown[rid] = signature
+            writes += self._write_row(rid, tracked, now, palette, fresh)
+        self._live = live
         for rid in [r for r in self._shown if r not in keep]:
             self.remove_row(rid)
             del self._shown[rid]
@@ -217,6 +210,37 @@ class TaskTable(DataTable[Text]):
             index = self.get_row_index(selected)
             if index != self.cursor_row:
                 self.move_cursor(row=index, animate=False, scroll=False)
+        return writes
+
+    def _write_row(
+        self, rid: str, tracked: TrackedTask, now: datetime, palette: Palette, fresh: bool
+    ) -> int:
+        """Add the row, or rewrite the cells of it that changed; returns cells written."""
+        assert self.layout_ is not None
+        new = cells(tracked, now, self.layout_, palette, highlight=fresh)
+        signature = {k: f"{v.plain}\x00{v.style}\x00{v.spans}" for k, v in new.items()}
+        old = self._shown.get(rid)
+        writes = 0
+        if old is None:
+            self.add_row(*new.values(), key=rid)
+            writes = len(new)
+        else:
+            for column, text in new.items():
+                if old.get(column) != signature[column]:
+                    self.update_cell(rid, column, text)
+                    writes += 1
+        self._shown[rid] = signature
+        return writes
+
+    def tick(self, now: datetime, palette: Palette, changed_at: dict[TaskKey, datetime]) -> int:
+        """The once-a-second update between polls: only rows whose cells move with time
+        (running tasks' ETAs, fading highlights). Ages of the rest wait for ``show``."""
+        writes = 0
+        for rid, tracked in self._live.items():
+            if rid in self._shown:
+                seen = changed_at.get(tracked.key)
+                fresh = seen is not None and now - seen < HIGHLIGHT_FOR
+                writes += self._write_row(rid, tracked, now, palette, fresh)
         return writes
 
     def _current_order(self) -> list[str]:
