@@ -64,11 +64,17 @@ def utc_now() -> datetime:
 
 
 class PollDone(Message):
-    """A poll finished (successfully or not); carries what it saw."""
+    """A poll finished (successfully or not); carries what it saw, and possibly the state
+    already reduced from ``base`` in the worker (pure work kept off the event loop)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        reduced: tuple[MonitorState, MonitorState, tuple[Event, ...], datetime] | None = None,
+    ) -> None:
         super().__init__()
         self.snapshot = snapshot
+        self.reduced = reduced
 
 
 class _BucketSuggester(Suggester):
@@ -274,13 +280,20 @@ class AmimonApp(App[int]):
         except Exception as exc:  # the source should not raise; never let it kill the UI
             failure = PollFailure("unknown", f"Unexpected error while polling: {exc}")
             snapshot = Snapshot((), frozenset(), (failure,))
-        self.post_message(PollDone(snapshot))
+        # reduce() is pure and polls never overlap, so it can run here, off the event loop;
+        # on_poll_done checks the state it started from is still current.
+        base, now = self.state, self.clock()
+        state, events = reduce(base, snapshot, now)
+        self.post_message(PollDone(snapshot, (base, state, events, now)))
 
     def on_poll_done(self, message: PollDone) -> None:
-        now = self.clock()
         self.polling = False
         was_loaded = self.state.loaded
-        self.state, events = reduce(self.state, message.snapshot, now)
+        if message.reduced is not None and message.reduced[0] is self.state:
+            _, self.state, events, now = message.reduced
+        else:
+            now = self.clock()
+            self.state, events = reduce(self.state, message.snapshot, now)
         if self.state.loaded and not was_loaded:
             self.query_one("#events", RichLog).write(
                 text.loaded_line(self.state, self.targets, now)
