@@ -177,7 +177,9 @@ Event = (
 
 
 def _first_sight(task: StoreTask, now: datetime, initial: bool, events: list[Event]) -> TrackedTask:
-    samples = (Sample(now, task.progress, edge=False),) if task.progress is not None else ()
+    samples: tuple[Sample, ...] = ()
+    if task.state == TaskState.IN_PROGRESS and task.progress is not None:
+        samples = (Sample(now, task.progress, edge=False),)
     tracked = TrackedTask(task=task, first_seen=now, last_change=now, samples=samples)
     events.append(TaskAppeared(tracked, now, initial=initial))
     if not initial:
@@ -211,7 +213,9 @@ def _update(
     progress_changed = task.progress != prev.progress
     state_changed = task.state != prev.state
     samples = old.samples
-    if progress_changed and task.progress is not None:
+    if task.state != TaskState.IN_PROGRESS:
+        samples = ()  # only running tasks are estimated: finished ones keep no history
+    elif progress_changed and task.progress is not None:
         samples = _add_sample(samples, Sample(now, task.progress, edge=True), now, settings)
     tracked = replace(
         old,

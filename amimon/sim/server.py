@@ -89,6 +89,7 @@ class Fault:
     remaining: int | None = None  # None: until cleared
     delay: float = 0.0
     action: str | None = None  # None: every action
+    region: str | None = None  # None: every region
 
 
 class Simulator:
@@ -179,8 +180,14 @@ class _Handler(BaseHTTPRequestHandler):
         params = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
         action = params.get("Action", "")
         sim = self.server.sim_server
+        if sim.stopped:
+            # Stopped: drop kept-alive connections too, as a server that went away would.
+            self._reset()
+            return
         sim.count(action)
-        fault = sim.take_fault(action)
+        match = _REGION_IN_AUTH.search(self.headers.get("Authorization", ""))
+        region = match.group(1) if match else DEFAULT_REGION
+        fault = sim.take_fault(action, region)
         if fault is not None:
             if fault.kind == "reset":
                 self._reset()
@@ -195,8 +202,6 @@ class _Handler(BaseHTTPRequestHandler):
                 assert error is not None
                 self._send(error[2], _error_xml(error[0], error[1]))
                 return
-        match = _REGION_IN_AUTH.search(self.headers.get("Authorization", ""))
-        region = match.group(1) if match else DEFAULT_REGION
         try:
             if action == "DescribeStoreImageTasks":
                 xml = sim.describe(params, region)
@@ -258,6 +263,7 @@ class SimServer:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
+        self.stopped = False
 
     @property
     def port(self) -> int:
@@ -289,6 +295,7 @@ class SimServer:
             self._httpd.server_close()
 
     def stop(self) -> None:
+        self.stopped = True
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
@@ -309,21 +316,23 @@ class SimServer:
         *,
         delay: float = 0.0,
         action: str | None = None,
+        region: str | None = None,
     ) -> None:
-        """Fail the next ``times`` requests (all, if None) the way ``kind`` says."""
+        """Fail the next ``times`` requests (all, if None) the way ``kind`` says, optionally
+        only for one action or one region."""
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}: one of {', '.join(FAULTS)}")
         with self._lock:
-            self._faults.append(Fault(kind, times, delay, action))
+            self._faults.append(Fault(kind, times, delay, action, region))
 
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
 
-    def take_fault(self, action: str) -> Fault | None:
+    def take_fault(self, action: str, region: str = DEFAULT_REGION) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.action not in (None, action):
+                if fault.action not in (None, action) or fault.region not in (None, region):
                     continue
                 if fault.remaining is not None:
                     fault.remaining -= 1

@@ -1,0 +1,363 @@
+"""The reliability matrix (README, "Reliability"): faults, hostile text and long runs.
+
+Each test is one row: what was tried, and what amimon does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tracemalloc
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from textual.widgets import RichLog
+
+from amimon import logs
+from amimon.aws import Ec2TaskSource, StaticCredentials
+from amimon.cli import main
+from amimon.model import Snapshot, Target, parse_task
+from amimon.reducer import DEFAULT_SETTINGS, MonitorState, reduce
+from amimon.schedule import next_delay
+from amimon.sim import DEMO_CREDENTIALS, FrozenClock, Scenario, SimServer, TaskSpec
+from amimon.tui.app import AmimonApp
+from amimon.tui.table import TaskTable
+from amimon.view import visible
+from tests.factories import EAST, T0, at, snap, task
+from tests.scenes import poll
+from tests.simulator import ami, clock, running, source, target
+
+HOSTILE = "\x1b[31m[bold]boom[/] [link=http://evil]x[/link]\x1b]8;;http://evil\x07\x07\x9b2J"
+SHOWN = "[bold]boom[/] [link=http://evil]x[/link]"
+
+
+def two_tasks() -> Scenario:
+    return Scenario(
+        (
+            TaskSpec(ami(1), "archive", -timedelta(minutes=5), timedelta(minutes=50)),
+            TaskSpec(ami(2), "archive", -timedelta(days=1), timedelta(minutes=20)),
+        )
+    )
+
+
+def monitor(server: SimServer, targets: list[Target] | None = None, **kw: Any) -> AmimonApp:
+    src = Ec2TaskSource(
+        targets or [target(server)], credentials=StaticCredentials(*DEMO_CREDENTIALS), **kw
+    )
+    return AmimonApp(
+        src, src.targets, clock=clock(server).now, bell=False, auto_poll=False, interval=15
+    )
+
+
+def data_cells(app: AmimonApp) -> list[list[str]]:
+    table = app.query_one(TaskTable)
+    return [[c.plain for c in table.get_row_at(i)[:4]] for i in range(table.row_count)]
+
+
+def banner_text(app: AmimonApp) -> str:
+    return str(app.query_one("#banner").render()) if app.query_one("#banner").display else ""
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ("throttle", "throttling"),
+        ("expired", "Credentials expired"),
+        ("invalid-credentials", "rejected the credentials"),
+        ("unauthorized", "needs ec2:DescribeStoreImageTasks"),
+        ("server-error", "server error"),
+        ("unavailable", "server error"),
+        ("malformed", "could not be read"),
+        ("reset", "Network error"),
+        ("slow", "Timed out"),
+    ],
+)
+async def test_monitor_keeps_data_shows_the_fault_and_recovers(fault: str, words: str) -> None:
+    with running(two_tasks()) as server:
+        app = monitor(server, read_timeout=0.5, max_attempts=1)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await poll(pilot, app)
+            before = data_cells(app)
+            server.inject(fault, delay=1.0)
+            clock(server).advance(60)
+            await poll(pilot, app)
+            assert app.query_one(TaskTable).row_count == 2
+            assert data_cells(app) == before  # AMI, bucket, state, progress: as last seen
+            assert words in banner_text(app)
+            assert "marked stale" in banner_text(app)
+            assert "Traceback" not in banner_text(app)
+            server.clear_faults()
+            await poll(pilot, app)
+            assert banner_text(app) == ""
+            assert app.state.stale_since is None
+
+
+async def test_endpoint_down_then_back() -> None:
+    with running(two_tasks()) as server:
+        app = monitor(server, max_attempts=1)
+        port = server.port
+        async with app.run_test(size=(160, 45)) as pilot:
+            await poll(pilot, app)
+            server.stop()
+            await poll(pilot, app)
+            assert {f.failure.kind for f in app.state.failures.values()} == {"network"}
+            assert "Could not connect" in banner_text(app) or "Network error" in banner_text(app)
+            assert app.query_one(TaskTable).row_count == 2
+            with SimServer(two_tasks(), FrozenClock(T0), port=port):
+                await poll(pilot, app)
+                assert banner_text(app) == ""
+
+
+async def test_a_slow_poll_never_overlaps_and_the_ui_stays_responsive() -> None:
+    with running(two_tasks()) as server:
+        app = monitor(server, read_timeout=5, max_attempts=1)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await poll(pilot, app)
+            server.reset_counts()
+            server.inject("slow", times=1, delay=1.5)
+            app.poll_now()
+            await pilot.pause(0.2)
+            assert app.polling
+            await pilot.press("r")  # refused: one poll at a time
+            await pilot.press("s")  # the UI answers while the poll waits
+            assert app.task_filter.states == {"InProgress"}
+            while app.polling:
+                await pilot.pause(0.05)
+            assert server.requests["DescribeStoreImageTasks"] == 1
+
+
+async def test_one_region_failing_while_the_other_keeps_updating() -> None:
+    specs = (
+        TaskSpec(ami(1), "a", -timedelta(minutes=5), timedelta(minutes=50)),
+        TaskSpec(ami(2), "b", -timedelta(minutes=5), timedelta(minutes=50), region="eu-west-1"),
+    )
+    with running(Scenario(specs)) as server:
+        targets = [target(server), target(server, "eu-west-1")]
+        app = monitor(server, targets, max_attempts=1)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await poll(pilot, app)
+            server.inject("unauthorized", region="eu-west-1")
+            clock(server).advance(300)
+            await poll(pilot, app)
+            progress = {t.task.ami_id: t.task.progress for t in app.state.tasks.values()}
+            assert progress == {ami(1): 20, ami(2): 10}  # east moved on, west kept
+            assert "eu-west-1" in banner_text(app) and "us-east-1" not in banner_text(app)
+
+
+def test_a_throttling_storm_backs_off_within_the_policy_and_recovers() -> None:
+    with running(two_tasks()) as server:
+        src = source(server, max_attempts=1)
+        server.inject("throttle")
+        state = MonitorState()
+        elapsed, polls, delays = 0.0, 0, []
+        while elapsed < 1800:
+            state, _ = reduce(state, src.fetch(), clock(server).now())
+            polls += 1
+            delay = next_delay(15, state.throttled_polls, rand=lambda: 0.5)
+            delays.append(delay)
+            clock(server).advance(delay)
+            elapsed += delay
+        # 30 minutes at 15 s would be 120 polls; backing off to the 5-minute cap, 10.
+        assert polls <= 12
+        assert server.requests["DescribeStoreImageTasks"] == polls  # one request per poll
+        assert delays == sorted(delays) and max(delays) <= 300
+        server.clear_faults()
+        state, _ = reduce(state, src.fetch(), clock(server).now())
+        assert state.throttled_polls == 0 and state.stale_since is None
+        assert next_delay(15, state.throttled_polls) == 15
+
+
+async def test_vanishing_backwards_and_unknown_state_tasks_do_not_break_the_monitor() -> None:
+    from tests.test_tui import FakeSource
+
+    polls = [
+        snap(task("ami-00000001", 50), task("ami-00000002", 10)),
+        snap(task("ami-00000001", 40), task("ami-00000002", 10)),  # backwards
+        snap(task("ami-00000001", 40, "Paused")),  # unknown state; 2 vanished
+    ]
+    app = AmimonApp(FakeSource(*polls), [EAST], clock=lambda: at(0), bell=False)
+    app.auto_poll = False
+    async with app.run_test(size=(160, 45)) as pilot:
+        for _ in polls:
+            await poll(pilot, app)
+        rows = [
+            [c.plain for c in app.query_one(TaskTable).get_row_at(i)]
+            for i in range(app.query_one(TaskTable).row_count)
+        ]
+        assert sorted(r[2] for r in rows) == ["InProgress (gone)", "Paused"]
+        log = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
+        assert "InProgress → Paused" in log and "no longer returned" in log
+
+
+# Hostile text -----------------------------------------------------------------------
+
+
+def hostile_task() -> Any:
+    item = {
+        "AmiId": "ami-0000000f",
+        "TaskStartTime": T0,
+        "Bucket": "b\x1b[2Jx",
+        "S3objectKey": "k\x1b]0;title\x07.bin",
+        "ProgressPercentage": 30,
+        "StoreTaskState": "Failed",
+        "StoreTaskFailureReason": HOSTILE,
+    }
+    return parse_task(item, EAST)
+
+
+async def test_hostile_text_in_event_log_and_notifications_is_literal() -> None:
+    from tests.test_tui import FakeSource
+
+    running_task = task("ami-0000000f", 30, bucket="bx")
+    app = AmimonApp(
+        FakeSource(snap(running_task), snap(hostile_task())), [EAST], clock=lambda: T0, bell=False
+    )
+    app.auto_poll = False
+    async with app.run_test(size=(160, 45)) as pilot:
+        await poll(pilot, app)
+        await poll(pilot, app)
+        log = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
+        notes = [n.message for n in app._notifications]
+        for shown in (log, *notes):
+            assert "\x1b" not in shown and "\x07" not in shown
+        assert any(SHOWN in n for n in notes)
+        assert SHOWN in log
+
+
+@pytest.fixture
+def hostile_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fetch(self: Ec2TaskSource, plan: object = None) -> Snapshot:
+        return Snapshot((hostile_task(),), frozenset({EAST}))
+
+    monkeypatch.setattr(Ec2TaskSource, "fetch", fetch)
+
+
+@pytest.mark.parametrize("output", ["table", "json", "csv"])
+def test_hostile_text_in_list_output_is_literal(
+    hostile_source: None, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    assert main(["list", "--region", "us-east-1", "-o", output]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+    if output == "json":
+        reason = json.loads(out)["StoreImageTaskResults"][0]["StoreTaskFailureReason"]
+        assert reason == SHOWN
+    else:
+        assert SHOWN in out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "AmiId",
+                "TaskStartTime",
+                "Bucket",
+                "S3objectKey",
+                "S3ObjectKey",
+                "ProgressPercentage",
+                "StoreTaskState",
+                "StoreTaskFailureReason",
+                "Other",
+            ]
+        ),
+        st.one_of(
+            st.none(),
+            st.text(),
+            st.integers(),
+            st.booleans(),
+            st.datetimes(timezones=st.just(T0.tzinfo)),
+            st.lists(st.integers(), max_size=3),
+        ),
+    )
+)
+def test_the_task_parser_takes_anything_and_leaves_no_control_characters(
+    item: dict[str, object],
+) -> None:
+    parsed = parse_task(item, EAST)
+    for text in (parsed.ami_id, parsed.bucket, parsed.object_key, parsed.state):
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+    assert parsed.progress is None or 0 <= parsed.progress <= 100
+
+
+# Long runs --------------------------------------------------------------------------
+
+
+def churn(hours: int, per_poll_minutes: float = 0.25) -> Iterator[tuple[Any, Snapshot]]:
+    """1,000 tasks; every 2 minutes the 10 oldest leave and 10 new ones start (the whole
+    window turns over in under 4 hours); the 10 newest are running and move every minute."""
+    polls = int(hours * 60 / per_poll_minutes)
+    for i in range(polls):
+        minute = i * per_poll_minutes
+        first = int(minute // 2) * 10
+        tasks = []
+        for n in range(first, first + 1000):
+            started = at(n // 10 * 2 - 200)
+            if n >= first + 990:
+                tasks.append(task(ami(n), int(minute) % 100, started=started))
+            else:
+                tasks.append(task(ami(n), 100, "Completed", started=started))
+        yield at(minute), Snapshot(tuple(tasks), frozenset({EAST}))
+
+
+def test_24_hours_of_polling_keeps_memory_bounded() -> None:
+    tracemalloc.start()
+    state = MonitorState()
+    curve = []
+    try:
+        for i, (now, snapshot) in enumerate(churn(24, per_poll_minutes=1.0)):
+            state, _ = reduce(state, snapshot, now)
+            visible(state, now=now)
+            if i % 60 == 0:  # hourly
+                curve.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    # Vanished tasks are forgotten after an hour: 1,000 live plus an hour of leavers.
+    leavers_per_hour = 10 * 30
+    assert len(state.tasks) <= 1000 + leavers_per_hour + 10
+    assert all(len(t.samples) <= DEFAULT_SETTINGS.max_samples for t in state.tasks.values())
+    # Once the window has turned over (4 h), memory stays within 5% for the other 20 hours.
+    settled = curve[4:]
+    assert max(settled) <= 1.05 * min(settled), curve
+
+
+async def test_the_event_log_is_capped() -> None:
+    from tests.test_tui import FakeSource
+
+    app = AmimonApp(FakeSource(snap()), [EAST], clock=lambda: T0, bell=False)
+    app.auto_poll = False
+    async with app.run_test(size=(160, 45)) as pilot:
+        log = app.query_one("#events", RichLog)
+        for n in range(1200):
+            log.write(f"line {n}")
+        await pilot.pause()
+        assert len(log.lines) <= 500
+
+
+# Logging ----------------------------------------------------------------------------
+
+
+def test_failed_calls_are_logged_with_their_request_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DEMO_CREDENTIALS[0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DEMO_CREDENTIALS[1])
+    with running(two_tasks()) as server:
+        server.inject("unauthorized")
+        code = main(["list", "--endpoint-url", server.url, "--region", "us-east-1"])
+    assert code == 4
+    text = (logs.log_dir() / logs.LOG_NAME).read_text()
+    assert re.search(r"permission \(code=UnauthorizedOperation request_id=[0-9a-f-]{36}\)", text)
+    assert DEMO_CREDENTIALS[1] not in text
+
+
+def test_an_unknown_profile_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--profile", "no-such-profile", "--region", "us-east-1"]) == 2
+    err = capsys.readouterr().err
+    assert "'no-such-profile'" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
