@@ -83,11 +83,15 @@ def duration(delta: timedelta | None) -> str:
     return f"{days}d{hours:02d}h"
 
 
-def age(moment: datetime | None, now: datetime) -> str:
-    """How long ago, e.g. ``12m ago``; ``-`` when unknown."""
+def age(moment: datetime | None, now: datetime, step: int = 1) -> str:
+    """How long ago, e.g. ``12m ago``; ``-`` when unknown. Under a minute, seconds are
+    rounded down to ``step``."""
     if moment is None:
         return "-"
-    return f"{duration(now - moment)} ago"
+    delta = now - moment
+    if step > 1 and delta < timedelta(minutes=1):
+        delta = timedelta(seconds=int(delta.total_seconds()) // step * step)
+    return f"{duration(delta)} ago"
 
 
 def rate(percent_per_minute: float | None) -> str:

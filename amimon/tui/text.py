@@ -28,6 +28,16 @@ from amimon.reducer import (
 from amimon.render import Palette
 from amimon.view import counts, describe_counts, targets_label
 
+_tally_cache: tuple[MonitorState | None, str] = (None, "")
+
+
+def _tally(state: MonitorState) -> str:
+    """Counts in words, computed once per state (the header is redrawn every second)."""
+    global _tally_cache
+    if _tally_cache[0] is not state:
+        _tally_cache = (state, describe_counts(counts(state.tasks.values())))
+    return _tally_cache[1]
+
 
 def header(
     state: MonitorState,
@@ -46,11 +56,13 @@ def header(
         text.append("DEMO", style="bold reverse")
     text.append(f" · {targets_label(targets)}")
     if state.loaded:
-        tally = describe_counts(counts(state.tasks.values()))
+        tally = _tally(state)
         if compact:
             tally = tally.split(": ", 1)[1]
         text.append(f" · {tally}")
-        text.append(f" · {'' if compact else 'updated '}{render.age(state.last_success, now)}")
+        # In 5-second steps: a header that changes every second costs a repaint a second.
+        age = render.age(state.last_success, now, step=5)
+        text.append(f" · {'' if compact else 'updated '}{age}")
     else:
         text.append(" · loading…")
     if state.stale_since is not None:
