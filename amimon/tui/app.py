@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.suggester import Suggester
@@ -357,6 +358,12 @@ class AmimonApp(App[int]):
     def _tick(self) -> None:
         """Once a second: what moves with the clock. Ages of finished tasks change at most
         once a minute, so the whole table is refreshed only every ``FULL_REFRESH_TICKS``."""
+        try:
+            self._tick_once()
+        except NoMatches:  # the last tick of a closing app finds its widgets gone
+            return
+
+    def _tick_once(self) -> None:
         self._ticks += 1
         if self._ticks % FULL_REFRESH_TICKS == 0:
             self.refresh_view()
@@ -442,7 +449,8 @@ class AmimonApp(App[int]):
         key = self.selected_task()
         tracked = self.state.tasks.get(key) if key else None
         self._put(
-            self.query_one("#detail-body", Static), text.detail(tracked, self.clock(), self.palette)
+            self.query_one("#detail-body", Static),
+            text.detail(tracked, self.clock(), self.palette),
         )
 
     def _put(self, widget: Static, content: Text) -> None:
