@@ -8,10 +8,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING
 
 from amimon import __version__
-from amimon.aws import Ec2TaskSource, Query, StaticCredentials
 from amimon.config import (
     Config,
     ConfigError,
@@ -21,62 +19,10 @@ from amimon.config import (
     check_log_level,
     check_region,
     load_config,
-    parse_duration,
 )
-from amimon.model import Target, normalize_state, validate_ami_id
-
-if TYPE_CHECKING:
-    from amimon.sim import SimServer
-
-EXIT_OK = 0
-EXIT_TASK_FAILED = 1
-EXIT_USAGE = 2
-EXIT_TIMEOUT = 3
-EXIT_AWS = 4
-
-EXIT_CODES_HELP = """\
-exit codes:
-  0  success
-  1  a task failed (wait)
-  2  usage or config error
-  3  timeout (wait)
-  4  AWS access or network error
-"""
-
-
-class UsageError(Exception):
-    """A bad flag value: printed as one line, exit 2."""
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every command gets: the merged config, the targets, and in demo mode the
-    simulator it runs against (with dummy credentials for that client only)."""
-
-    config: Config
-    targets: tuple[Target, ...]
-    demo: SimServer | None = None
-
-    @property
-    def credentials(self) -> StaticCredentials | None:
-        if self.demo is None:
-            return None
-        from amimon.sim import DEMO_CREDENTIALS
-
-        return StaticCredentials(*DEMO_CREDENTIALS)
-
-    def source(self) -> Ec2TaskSource:
-        """A task source for the targets and the configured query."""
-        query = Query(
-            image_ids=self.config.image_ids,
-            buckets=self.config.buckets,
-            states=self.config.states,
-        )
-        return Ec2TaskSource(self.targets, query, credentials=self.credentials)
-
-    def close(self) -> None:
-        if self.demo is not None:
-            self.demo.stop()
+from amimon.context import EXIT_CODES_HELP, Context, Exit, make_context
+from amimon.durations import parse_duration
+from amimon.model import normalize_state, validate_ami_id
 
 
 def _flag(check: Callable[[str], object], flag: str) -> Callable[[str], object]:
@@ -94,10 +40,10 @@ def _flag(check: Callable[[str], object], flag: str) -> Callable[[str], object]:
 
 def _interval(value: str) -> float:
     try:
-        number = float(value)
+        seconds: float = float(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a number of seconds") from None
-    return check_interval(number)
+        seconds = parse_duration(value)
+    return check_interval(seconds)
 
 
 def _ami_ids(value: str) -> list[str]:
@@ -109,7 +55,14 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
     given before the subcommand name is not overwritten."""
     default = argparse.SUPPRESS if nested else None
     group = parser.add_argument_group("AWS and polling")
-    group.add_argument("--profile", default=default, help="AWS profile (default: AWS_PROFILE)")
+    group.add_argument(
+        "--profile",
+        dest="profiles",
+        action="append",
+        default=default,
+        metavar="PROFILE",
+        help="AWS profile; repeat to watch several at once (default: AWS_PROFILE)",
+    )
     group.add_argument(
         "--region",
         dest="regions",
@@ -117,7 +70,8 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
         type=_flag(check_region, "region"),
         default=default,
         metavar="REGION",
-        help="region to watch; repeat for several (default: AWS_REGION or the profile's)",
+        help="region to watch; repeat for several, polled concurrently "
+        "(default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)",
     )
     group.add_argument(
         "--endpoint-url",
@@ -141,7 +95,7 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
         action="append",
         type=_flag(check_bucket, "bucket"),
         default=default,
-        help="only tasks storing to this bucket; repeat for several",
+        help="show only tasks storing to this bucket; repeat for several (exact name)",
     )
     group.add_argument(
         "--state",
@@ -149,14 +103,16 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
         action="append",
         type=_flag(normalize_state, "state"),
         default=default,
-        help="only tasks in this state (InProgress, Completed, Failed; any case); repeatable",
+        help="show only tasks in this state (InProgress, Completed, Failed; any case); "
+        "repeatable. The monitor still follows every task to its end",
     )
     group.add_argument(
         "--interval",
         type=_flag(_interval, "interval"),
         default=default,
         metavar="SECONDS",
-        help="seconds between polls (default 15, minimum 5)",
+        help="time between polls: seconds or a duration like 30s or 1m (default 15, "
+        "from 5 s to 1 h; 2 in the demo)",
     )
     group.add_argument(
         "--demo",
@@ -179,7 +135,7 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
     )
 
 
-Handler = Callable[[argparse.Namespace, "Context"], int]
+Handler = Callable[[argparse.Namespace, Context], int]
 
 
 @dataclass(frozen=True)
@@ -230,14 +186,27 @@ def _configure_list(parser: argparse.ArgumentParser) -> None:
 
 def _configure_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "ami_ids", nargs="+", metavar="AMI_ID", type=_flag(validate_ami_id, "AMI_ID")
+        "ami_ids",
+        nargs="*",
+        metavar="AMI_ID",
+        type=_flag(validate_ami_id, "AMI_ID"),
+        help="AMIs to wait for (with --image-ids, those too; each once)",
     )
     parser.add_argument(
         "--timeout",
         type=_flag(parse_duration, "timeout"),
         default=None,
         metavar="DURATION",
-        help="give up after this long, e.g. 90m or 6h (default: as long as it takes)",
+        help="give up after this long, e.g. 90m, 1h30m or 6h (default: as long as it "
+        "takes); one last poll runs at the deadline",
+    )
+    parser.add_argument(
+        "--since",
+        default=None,
+        metavar="TIME|DURATION",
+        help="ignore store tasks that started earlier: an ISO-8601 time (UTC unless it has "
+        "an offset) or a duration back from now, e.g. 2h (default: any task in the "
+        "31-day window)",
     )
     parser.add_argument(
         "--grace",
@@ -252,22 +221,22 @@ COMMANDS: dict[str, CommandSpec] = {
     "watch": CommandSpec(
         "the live monitor (the default when no command is given)",
         _no_options,
-        "amimon.tui.app:run",
+        "amimon.commands.watch:run",
     ),
     "list": CommandSpec(
         "print the store tasks once (table, or json/csv for scripts)",
         _configure_list,
-        "amimon.commands:run_list",
+        "amimon.commands.list:run",
     ),
     "wait": CommandSpec(
         "wait until each AMI's newest store task completes (exit 0), fails (1) or times out (3)",
         _configure_wait,
-        "amimon.commands:run_wait",
+        "amimon.commands.wait:run",
     ),
     "check": CommandSpec(
         "check that each profile/region may call ec2:DescribeStoreImageTasks (DryRun)",
         _no_options,
-        "amimon.commands:run_check",
+        "amimon.commands.check:run",
     ),
     "sim": CommandSpec(
         "run the embedded EC2-compatible simulator on 127.0.0.1 (for trying amimon and the AWS CLI)",
@@ -303,13 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DEMO_REGION = "us-east-1"
-
-
-def make_context(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
-    """Merge flags over the config file, work out the targets, start the demo if asked."""
+def context_from(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
+    """Merge flags over the config file and work out the targets (or start the demo)."""
     config = load_config(getattr(args, "config", None), env).with_overrides(
-        profile=getattr(args, "profile", None),
+        profiles=getattr(args, "profiles", None),
         regions=getattr(args, "regions", None),
         endpoint_url=getattr(args, "endpoint_url", None),
         image_ids=getattr(args, "image_ids", None),
@@ -318,21 +284,7 @@ def make_context(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
         interval=getattr(args, "interval", None),
         log_level=getattr(args, "log_level", None),
     )
-    demo = None
-    if getattr(args, "demo", False):
-        from amimon.sim import SimServer
-
-        demo = SimServer().start()
-        # The demo never looks at the user's profiles or credentials.
-        config = config.with_overrides(
-            endpoint_url=demo.url, regions=config.regions or (DEMO_REGION,)
-        )
-        profile = None
-    else:
-        profile = config.profile or env.get("AWS_PROFILE") or None
-    regions: Sequence[str | None] = config.regions or (None,)
-    targets = tuple(dict.fromkeys(Target(profile, r, config.endpoint_url) for r in regions))
-    return Context(config=config, targets=targets, demo=demo)
+    return make_context(config, env, demo=bool(getattr(args, "demo", False)))
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -340,27 +292,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     parser = build_parser()
     args = parser.parse_args(argv)
     command = getattr(args, "command", None) or "watch"
-    spec = COMMANDS.get(command)
-    handler: Handler | None = None
-    if spec is not None:
-        module, _, name = spec.handler.partition(":")
-        handler = getattr(import_module(module), name)
-    if spec is not None and not spec.common:
-        assert handler is not None
+    spec = COMMANDS[command]
+    module, _, name = spec.handler.partition(":")
+    handler: Handler = getattr(import_module(module), name)
+    if not spec.common:
         return handler(args, Context(Config(), ()))
     environ = os.environ if env is None else env
     try:
-        context = make_context(args, environ)
+        context = context_from(args, environ)
     except ConfigError as exc:
         print(f"amimon: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    assert handler is not None
+        return Exit.USAGE
     from amimon import logs
 
     logs.configure(context.config.log_level)
     try:
         return handler(args, context)
     except KeyboardInterrupt:
-        return 130
+        print("amimon: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
     finally:
         context.close()

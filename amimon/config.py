@@ -11,14 +11,18 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from amimon.durations import parse_duration
 from amimon.model import normalize_state, validate_ami_id
+
+__all__ = ["Config", "ConfigError", "load_config", "parse_duration"]
 
 CONFIG_ENV = "AMIMON_CONFIG"
 MIN_INTERVAL = 5.0
+MAX_INTERVAL = 3600.0
 DEFAULT_INTERVAL = 15.0
 
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
@@ -61,7 +65,7 @@ class ConfigError(Exception):
 class Config:
     """Every setting amimon has, with its default. ``config.example.toml`` documents each."""
 
-    profile: str | None = None
+    profiles: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     endpoint_url: str | None = None
     image_ids: tuple[str, ...] = ()
@@ -71,43 +75,43 @@ class Config:
     theme: str = "textual-dark"
     bell: bool = True
     log_level: str = "WARNING"
+    # Where each key was set (file and line), so a value found wrong later (a theme the
+    # monitor does not know) is still reported against its line.
+    origins: Mapping[str, tuple[Path, int | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def with_overrides(self, **overrides: Any) -> Config:
-        """A copy with every override that is not None (or an empty sequence) applied."""
+        """A copy with every override that is not None (or an empty sequence) applied.
+        Sequences are de-duplicated, keeping their order."""
         given = {k: v for k, v in overrides.items() if v is not None and v != () and v != []}
-        for name in ("regions", "image_ids", "buckets", "states"):
+        for name in ("profiles", "regions", "image_ids", "buckets", "states"):
             if name in given:
-                given[name] = tuple(given[name])
-        return replace(self, **given)
+                given[name] = tuple(dict.fromkeys(given[name]))
+        origins = {k: v for k, v in self.origins.items() if k not in given}
+        return replace(self, origins=origins, **given)
+
+    def error(self, key: str, message: str) -> ConfigError:
+        """A ConfigError about ``key``, naming the file and line it was set on, if any."""
+        path, line = self.origins.get(key, (None, None))
+        return ConfigError(message, path=path, line=line, key=key)
 
 
 # Validators, shared by the file loader and the command line -----------------------------
 
 
 def check_interval(value: object) -> float:
+    """Seconds between polls: a number (or a duration string like ``"30s"``), 5 s to 1 h."""
+    if isinstance(value, str):
+        value = parse_duration(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < MIN_INTERVAL:
+    if not math.isfinite(value) or not MIN_INTERVAL <= value <= MAX_INTERVAL:
         raise ValueError(
-            f"must be at least {MIN_INTERVAL:g} seconds (DescribeStoreImageTasks is "
-            f"rate-limited per account), got {value:g}"
+            f"must be from {MIN_INTERVAL:g} seconds (DescribeStoreImageTasks is rate-limited "
+            f"per account) to {MAX_INTERVAL:g} seconds (1 hour), got {value!r}"
         )
     return float(value)
-
-
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: str, *, allow_zero: bool = False) -> float:
-    """Seconds in ``"90"``, ``"90s"``, ``"45m"``, ``"6h"`` or ``"1d"``."""
-    match = _DURATION_RE.match(value)
-    if not match:
-        raise ValueError(f"{value!r} is not a duration (like 90s, 45m, 6h or 1d)")
-    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0 and not allow_zero:
-        raise ValueError(f"{value!r} must be longer than zero")
-    return seconds
 
 
 def check_region(value: str) -> str:
@@ -151,9 +155,13 @@ def _string(check: Callable[[str], str]) -> Callable[[object], object]:
 
 
 def _strings(check: Callable[[str], str]) -> Callable[[object], object]:
+    """A list of strings, or one string meaning a list of one."""
+
     def convert(value: object) -> object:
+        if isinstance(value, str):
+            value = [value]
         if not isinstance(value, list):
-            raise ValueError(f"must be a list of strings, got {type(value).__name__}")
+            raise ValueError(f"must be a string or a list of strings, got {type(value).__name__}")
         out = []
         for item in value:
             if not isinstance(item, str):
@@ -175,7 +183,7 @@ def _state(value: str) -> str:
 
 
 _CONVERTERS: Mapping[str, Callable[[object], object]] = {
-    "profile": _string(_nonempty),
+    "profiles": _strings(_nonempty),
     "regions": _strings(check_region),
     "endpoint_url": _string(check_endpoint),
     "image_ids": _strings(validate_ami_id),
@@ -186,7 +194,9 @@ _CONVERTERS: Mapping[str, Callable[[object], object]] = {
     "bell": _boolean,
     "log_level": _string(check_log_level),
 }
-assert set(_CONVERTERS) == {f.name for f in fields(Config)}
+assert set(_CONVERTERS) == {f.name for f in fields(Config)} - {"origins"}
+# Accepted spellings of a key: one profile is written ``profile = "prod"``.
+_ALIASES = {"profile": "profiles"}
 
 
 # Loading -------------------------------------------------------------------------------
@@ -230,17 +240,24 @@ def parse_config(text: str, path: Path) -> Config:
         row, column = (int(found.group(1)), int(found.group(2))) if found else (None, None)
         raise ConfigError(f"invalid TOML: {message}", path=path, line=row, column=column) from None
     values: dict[str, object] = {}
+    origins: dict[str, tuple[Path, int | None]] = {}
     for key, raw in data.items():
         line = _line_of(text, key)
-        converter = _CONVERTERS.get(key)
+        name = _ALIASES.get(key, key)
+        converter = _CONVERTERS.get(name)
         if converter is None:
-            known = ", ".join(sorted(_CONVERTERS))
+            known = ", ".join(sorted([*_CONVERTERS, *_ALIASES]))
             raise ConfigError(f"unknown key (known keys: {known})", path=path, line=line, key=key)
+        if name in values:
+            raise ConfigError(
+                f"set twice: use either '{name}' or its alias", path=path, line=line, key=key
+            )
         try:
-            values[key] = converter(raw)
+            values[name] = converter(raw)
         except ValueError as exc:
             raise ConfigError(str(exc), path=path, line=line, key=key) from None
-    return Config(**values)  # type: ignore[arg-type]
+        origins[name] = (path, line)
+    return Config(**values, origins=origins)  # type: ignore[arg-type]
 
 
 def load_config(

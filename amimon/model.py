@@ -1,4 +1,4 @@
-"""The data amimon works on: store tasks parsed from DescribeStoreImageTasks items, made safe."""
+"""The data amimon works on: store tasks exactly as the API gave them, targets, poll results."""
 
 from __future__ import annotations
 
@@ -44,7 +44,11 @@ def validate_ami_id(value: str) -> str:
 
 @dataclass(frozen=True, order=True)
 class Target:
-    """Where tasks come from: an AWS profile and region, optionally through another endpoint."""
+    """Where tasks come from: an AWS profile and region, optionally through another endpoint.
+
+    The region is resolved before any poll (flags, AWS_REGION, the profile's config), so it
+    is None only for a target whose region only botocore could work out.
+    """
 
     profile: str | None = None
     region: str | None = None
@@ -53,62 +57,65 @@ class Target:
     @property
     def label(self) -> str:
         """A short human name: the region, with the profile when one is set."""
-        region = self.region or "default region"
+        region = self.region or "(region from AWS config)"
         return f"{self.profile}/{region}" if self.profile else region
 
 
-# ESC-introduced sequences: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC strings up to BEL or ST,
-# and two-character escapes. Removed whole so their parameters do not leak in as text.
-_ESCAPE_RE = re.compile(
-    r"""
-    \x1b\[[0-?]*[ -/]*[@-~]?            # CSI
-    | \x1b[\]PX^_].*?(?:\x07|\x1b\\|$)  # OSC, DCS, SOS, PM, APC
-    | \x9b[0-?]*[ -/]*[@-~]?            # 8-bit CSI
-    | [\x9d\x90\x98\x9e\x9f].*?(?:\x07|\x9c|$)  # 8-bit string introducers
-    | \x1b[ -/]*[0-~]?                  # other escapes
-    """,
-    re.VERBOSE | re.DOTALL,
+class ErrorKind(StrEnum):
+    """What went wrong with a poll, in the terms a person acts on."""
+
+    THROTTLED = "throttled"
+    CREDENTIALS = "credentials"
+    PERMISSION = "permission"
+    NETWORK = "network"
+    SERVER = "server error"
+    BAD_REQUEST = "bad request"
+    BAD_RESPONSE = "bad response"
+    CONFIG = "config"
+    UNKNOWN = "unknown"
+
+    @property
+    def transient(self) -> bool:
+        """True when waiting and trying again can fix it."""
+        return self in _TRANSIENT
+
+
+_TRANSIENT = frozenset(
+    {
+        ErrorKind.THROTTLED,
+        ErrorKind.NETWORK,
+        ErrorKind.SERVER,
+        ErrorKind.BAD_RESPONSE,
+        ErrorKind.UNKNOWN,
+    }
 )
-# C0 except tab and newline, DEL, C1, and the Unicode bidi overrides that can reorder
-# what a person reads ("Trojan Source").
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def sanitize(text: object) -> str:
-    """Make API text safe to show: remove escape sequences and control characters.
-
-    Newlines and tabs stay (failure reasons can be multi-line). The result is still to be
-    shown as plain text, never parsed as markup.
-    """
-    if text is None:
-        return ""
-    value = text if isinstance(text, str) else str(text)
-    if value.isprintable():
-        return value
-    value = value.replace("\r\n", "\n")
-    return _CONTROL_RE.sub("", _ESCAPE_RE.sub("", value))
 
 
 class TaskKey(NamedTuple):
     """A task's identity: the same AMI stored again is a new task."""
 
     target: Target
-    ami_id: str
+    ami_id: str | None
     start_time: datetime | None
 
 
 @dataclass(frozen=True)
 class StoreTask:
-    """One store task as the API last reported it. Every string is sanitized."""
+    """One store task as the API last reported it.
+
+    Strings are exactly as received (None when the field was absent, ``""`` when it was an
+    empty string): they are made safe where they meet a terminal (``amimon.render``), and
+    JSON and CSV carry them unchanged.
+    """
 
     target: Target
-    ami_id: str
+    ami_id: str | None
     start_time: datetime | None = None
-    bucket: str = ""
-    object_key: str = ""
+    bucket: str | None = None
+    object_key: str | None = None
     progress: int | None = None
-    state: str = ""
-    failure_reason: str = ""
+    state: str | None = None
+    failure_reason: str | None = None
     key: TaskKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -119,11 +126,16 @@ class StoreTask:
         """``s3://bucket/key`` (or as much of it as is known)."""
         if not self.bucket:
             return ""
-        return f"s3://{self.bucket}/{self.object_key}"
+        return f"s3://{self.bucket}/{self.object_key or ''}"
 
     @property
     def is_known_state(self) -> bool:
         return self.state in KNOWN_STATES
+
+    @property
+    def percent(self) -> int | None:
+        """Progress clamped to 0-100 for display and estimates (the raw value is kept)."""
+        return None if self.progress is None else max(0, min(100, self.progress))
 
 
 def iso_ms(moment: datetime) -> str:
@@ -148,33 +160,39 @@ def _parse_progress(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return max(0, min(100, value))
+        return value
     if isinstance(value, str):
         try:
-            return max(0, min(100, int(value.strip())))
+            return int(value.strip())
         except ValueError:
             return None
     return None
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
 
 
 def parse_task(item: Mapping[str, object], target: Target) -> StoreTask:
     """Build a StoreTask from one ``StoreImageTaskResults`` item; any field may be missing.
 
     Takes ``S3objectKey`` (what boto3 returns) or ``S3ObjectKey`` (the CLI docs' spelling).
-    Progress is clamped to 0-100; an unknown state is kept as text.
+    Strings are kept exactly; an unknown state is kept as text.
     """
     key = item.get("S3objectKey")
     if key is None:
         key = item.get("S3ObjectKey")
     return StoreTask(
         target=target,
-        ami_id=sanitize(item.get("AmiId")),
+        ami_id=_text(item.get("AmiId")),
         start_time=_parse_time(item.get("TaskStartTime")),
-        bucket=sanitize(item.get("Bucket")),
-        object_key=sanitize(key),
+        bucket=_text(item.get("Bucket")),
+        object_key=_text(key),
         progress=_parse_progress(item.get("ProgressPercentage")),
-        state=sanitize(item.get("StoreTaskState")),
-        failure_reason=sanitize(item.get("StoreTaskFailureReason")),
+        state=_text(item.get("StoreTaskState")),
+        failure_reason=_text(item.get("StoreTaskFailureReason")),
     )
 
 
@@ -182,7 +200,7 @@ def parse_task(item: Mapping[str, object], target: Target) -> StoreTask:
 class PollFailure:
     """Why a poll of one target (or of all, when target is None) failed."""
 
-    kind: str
+    kind: ErrorKind
     message: str
     target: Target | None = None
     request_id: str | None = None
@@ -190,30 +208,55 @@ class PollFailure:
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """What one poll saw.
+class TargetPoll:
+    """What one target answered in one poll.
 
-    ``covered`` are the targets that answered: a known task of a covered target that is
-    missing from ``tasks`` has vanished. Tasks of targets in ``failures`` are kept as they were.
-    ``scope`` is None for a full listing; otherwise the poll listed only tasks in these
-    states and says nothing about others, except the (target, AMI) pairs in ``checked``,
-    which were looked up by id: for those AMIs the snapshot is complete.
+    ``scope`` is None for a full listing: a known task of this target that is missing has
+    vanished. Otherwise only tasks in the ``scope`` states were listed, plus every task of
+    the AMIs in ``checked`` (looked up by id): for those AMIs the answer is complete too.
+    ``partial`` marks the pages of a listing still running (rows appear page by page): its
+    tasks are news, its absences mean nothing yet.
     """
 
+    target: Target
     tasks: tuple[StoreTask, ...]
-    covered: frozenset[Target]
-    failures: tuple[PollFailure, ...] = ()
     scope: frozenset[str] | None = None
-    checked: frozenset[tuple[Target, str]] = frozenset()
+    checked: frozenset[str] = frozenset()
+    partial: bool = False
+
+    def complete_for(self, task: StoreTask) -> bool:
+        """Whether this answer would have included ``task`` if it still existed as it was."""
+        return not self.partial and (self.scope is None or task.ami_id in self.checked)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one poll saw: an answer per target that answered, a failure per one that did not."""
+
+    polls: tuple[TargetPoll, ...] = ()
+    failures: tuple[PollFailure, ...] = ()
+
+    @property
+    def tasks(self) -> tuple[StoreTask, ...]:
+        return tuple(t for p in self.polls for t in p.tasks)
+
+    @property
+    def covered(self) -> frozenset[Target]:
+        """The targets that answered completely."""
+        return frozenset(p.target for p in self.polls if not p.partial)
+
+    @property
+    def partial(self) -> bool:
+        return any(p.partial for p in self.polls)
 
 
 @dataclass(frozen=True)
 class PollPlan:
-    """What one poll asks for: a full listing (``scope`` None), or only tasks in ``scope``
-    plus a look-up by id of the ``expect``-ed AMIs the scoped listing no longer returns."""
+    """What one poll asks a target for: a full listing (``scope`` None), or only tasks in
+    ``scope`` plus a look-up by id of the ``expect``-ed AMIs the scoped listing misses."""
 
     scope: frozenset[str] | None = None
-    expect: frozenset[tuple[Target, str]] = frozenset()
+    expect: frozenset[str] = frozenset()
 
 
 FULL_POLL = PollPlan()

@@ -1,8 +1,8 @@
 """The pure heart of amimon: fold each poll into the monitor state and say what changed.
 
 ``reduce(state, snapshot, now)`` reads no clock and does no I/O, so every behaviour here is
-a table-driven test away. Rates, ETAs and the stalled flag are derived on demand by
-``estimate(task, now)`` from the progress samples the reducer keeps.
+a table-driven test away. Rates and ETAs are derived on demand in ``amimon.estimate`` from
+the progress samples the reducer keeps.
 """
 
 from __future__ import annotations
@@ -11,7 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from amimon.model import PollFailure, Snapshot, StoreTask, Target, TaskKey, TaskState
+from amimon.model import (
+    ErrorKind,
+    PollFailure,
+    Snapshot,
+    StoreTask,
+    Target,
+    TargetPoll,
+    TaskKey,
+    TaskState,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,9 @@ class TrackedTask:
     # The API has no completion time: this is the poll at which Completed was first seen,
     # None when the task was already Completed when amimon first saw it.
     completed_seen_at: datetime | None = None
+    # The last poll that still saw the previous state, when a state change was observed:
+    # with ``last_change`` it bounds when the change really happened.
+    before_change: datetime | None = None
     vanished_at: datetime | None = None
 
     @property
@@ -76,14 +88,20 @@ class MonitorState:
     tasks: Mapping[TaskKey, TrackedTask] = field(default_factory=dict)
     polls: int = 0
     last_success: datetime | None = None
+    # When each target last answered completely: tasks of a target were true at that time.
+    answered_at: Mapping[Target, datetime] = field(default_factory=dict)
     failures: Mapping[Target | None, TargetFailure] = field(default_factory=dict)
-    covered: frozenset[Target] = frozenset()
     # Consecutive polls that were throttled: drives the backoff.
     throttled_polls: int = 0
-    # Scoped polls since the last full listing, and whether a task left the scope (so only
-    # a full listing can say whether it completed, failed or vanished).
-    polls_since_full: int = 0
-    full_poll_due: bool = True
+    # Per target: scoped polls since its last full listing, and the targets that need a
+    # full listing because a task left the scope unexplained (or none has answered yet).
+    polls_since_full: Mapping[Target, int] = field(default_factory=dict)
+    full_due: frozenset[Target] = frozenset()
+
+    @property
+    def covered(self) -> frozenset[Target]:
+        """Targets that have answered at least once."""
+        return frozenset(self.answered_at)
 
     @property
     def stale_since(self) -> datetime | None:
@@ -96,6 +114,23 @@ class MonitorState:
     def loaded(self) -> bool:
         """True once any poll has answered."""
         return self.last_success is not None
+
+    def seen_at(self, target: Target) -> datetime | None:
+        """When ``target``'s tasks were last confirmed."""
+        return self.answered_at.get(target)
+
+    def is_stale(self, target: Target) -> bool:
+        """True while polls of ``target`` are failing (its data is the last good data)."""
+        return any(_concerns(t, target) for t in self.failures)
+
+
+def _concerns(failure_target: Target | None, target: Target) -> bool:
+    if failure_target is None or failure_target == target:
+        return True
+    return failure_target.region is None and (
+        failure_target.profile == target.profile
+        and failure_target.endpoint_url == target.endpoint_url
+    )
 
 
 # Events ------------------------------------------------------------------------------
@@ -127,7 +162,7 @@ class TaskCompleted:
 class TaskFailed:
     task: TrackedTask
     at: datetime
-    reason: str
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -136,8 +171,8 @@ class TaskStateChanged:
 
     task: TrackedTask
     at: datetime
-    old: str
-    new: str
+    old: str | None
+    new: str | None
 
 
 @dataclass(frozen=True)
@@ -161,16 +196,10 @@ class PollRecovered:
     down_since: datetime
 
 
-Event = (
-    TaskAppeared
-    | TaskProgressed
-    | TaskCompleted
-    | TaskFailed
-    | TaskStateChanged
-    | TaskVanished
-    | PollFailed
-    | PollRecovered
+TaskEvent = (
+    TaskAppeared | TaskProgressed | TaskCompleted | TaskFailed | TaskStateChanged | TaskVanished
 )
+Event = TaskEvent | PollFailed | PollRecovered
 
 
 # Reducer -----------------------------------------------------------------------------
@@ -178,8 +207,8 @@ Event = (
 
 def _first_sight(task: StoreTask, now: datetime, initial: bool, events: list[Event]) -> TrackedTask:
     samples: tuple[Sample, ...] = ()
-    if task.state == TaskState.IN_PROGRESS and task.progress is not None:
-        samples = (Sample(now, task.progress, edge=False),)
+    if task.state == TaskState.IN_PROGRESS and task.percent is not None:
+        samples = (Sample(now, task.percent, edge=False),)
     tracked = TrackedTask(task=task, first_seen=now, last_change=now, samples=samples)
     events.append(TaskAppeared(tracked, now, initial=initial))
     if not initial:
@@ -207,7 +236,12 @@ def _add_sample(
 
 
 def _update(
-    old: TrackedTask, task: StoreTask, now: datetime, settings: Settings, events: list[Event]
+    old: TrackedTask,
+    task: StoreTask,
+    now: datetime,
+    seen_before: datetime | None,
+    settings: Settings,
+    events: list[Event],
 ) -> TrackedTask:
     prev = old.task
     progress_changed = task.progress != prev.progress
@@ -215,13 +249,14 @@ def _update(
     samples = old.samples
     if task.state != TaskState.IN_PROGRESS:
         samples = ()  # only running tasks are estimated: finished ones keep no history
-    elif progress_changed and task.progress is not None:
-        samples = _add_sample(samples, Sample(now, task.progress, edge=True), now, settings)
+    elif progress_changed and task.percent is not None:
+        samples = _add_sample(samples, Sample(now, task.percent, edge=True), now, settings)
     tracked = replace(
         old,
         task=task,
         samples=samples,
         last_change=now if (progress_changed or state_changed) else old.last_change,
+        before_change=seen_before if state_changed else old.before_change,
         vanished_at=None,
     )
     if progress_changed:
@@ -240,21 +275,16 @@ def _update(
 def _clears(failure_target: Target | None, covered: frozenset[Target]) -> bool:
     if failure_target is None:
         return bool(covered)
-    if failure_target in covered:
-        return True
-    # A target with no region configured is covered once its resolved region answers.
-    return failure_target.region is None and any(
-        t.profile == failure_target.profile and t.endpoint_url == failure_target.endpoint_url
-        for t in covered
-    )
+    return any(_concerns(failure_target, t) for t in covered)
 
 
 def _reduce_failures(
     state: MonitorState, snapshot: Snapshot, now: datetime, events: list[Event]
 ) -> dict[Target | None, TargetFailure]:
     failures = dict(state.failures)
+    covered = snapshot.covered
     for target in list(failures):
-        if _clears(target, snapshot.covered):
+        if _clears(target, covered):
             events.append(PollRecovered(target, now, failures.pop(target).since))
     for failure in snapshot.failures:
         prev = failures.get(failure.target)
@@ -268,6 +298,63 @@ def _reduce_failures(
     return failures
 
 
+def _fold_tasks(
+    state: MonitorState,
+    polls: tuple[TargetPoll, ...],
+    tasks: dict[TaskKey, TrackedTask],
+    now: datetime,
+    settings: Settings,
+    events: list[Event],
+) -> set[TaskKey]:
+    seen: set[TaskKey] = set()
+    for poll in polls:
+        initial = poll.target not in state.answered_at
+        seen_before = state.answered_at.get(poll.target)
+        for task in poll.tasks:
+            key = task.key
+            if key in seen:
+                continue
+            seen.add(key)
+            old = tasks.get(key)
+            if old is None:
+                tasks[key] = _first_sight(task, now, initial, events)
+            elif old.task != task or old.vanished_at is not None:
+                tasks[key] = _update(old, task, now, seen_before, settings, events)
+    return seen
+
+
+def _fold_absences(
+    polls: Mapping[Target, TargetPoll],
+    tasks: dict[TaskKey, TrackedTask],
+    seen: set[TaskKey],
+    now: datetime,
+    settings: Settings,
+    events: list[Event],
+) -> set[Target]:
+    """Mark tasks the answers say are gone; return the targets whose scoped answer could not
+    say where a task went (they need a full listing)."""
+    forget_before = now - settings.forget_after
+    unexplained: set[Target] = set()
+    for key, tracked in list(tasks.items()):
+        if key in seen:
+            continue
+        if tracked.vanished_at is not None:
+            if tracked.vanished_at < forget_before:
+                del tasks[key]
+            continue
+        poll = polls.get(key.target)
+        if poll is None or poll.partial:
+            continue
+        if poll.complete_for(tracked.task):
+            tracked = replace(tracked, vanished_at=now)
+            tasks[key] = tracked
+            events.append(TaskVanished(tracked, now))
+        elif poll.scope is not None and tracked.task.state in poll.scope:
+            # A scoped poll cannot tell "finished" from "gone": ask for a full listing.
+            unexplained.add(key.target)
+    return unexplained
+
+
 def reduce(
     state: MonitorState,
     snapshot: Snapshot,
@@ -278,136 +365,40 @@ def reduce(
 
     Tasks of targets that did not answer are kept as they were; a task of an answering
     target that is no longer returned is marked vanished, and dropped after
-    ``settings.forget_after``. Unchanged tasks keep their identity (the same object), so a
+    ``settings.forget_after``. A partial snapshot (pages of a listing still running) only
+    adds and updates tasks. Unchanged tasks keep their identity (the same object), so a
     view can tell what changed with ``is``.
     """
     events: list[Event] = []
     tasks = dict(state.tasks)
-    seen: set[TaskKey] = set()
-    for task in snapshot.tasks:
-        key = task.key
-        if key in seen:
-            continue
-        seen.add(key)
-        old = tasks.get(key)
-        if old is None:
-            initial = task.target not in state.covered
-            tasks[key] = _first_sight(task, now, initial, events)
-        elif old.task != task or old.vanished_at is not None:
-            tasks[key] = _update(old, task, now, settings, events)
+    seen = _fold_tasks(state, snapshot.polls, tasks, now, settings, events)
+    if snapshot.partial and not snapshot.failures:
+        return replace(state, tasks=tasks), tuple(events)
 
-    forget_before = now - settings.forget_after
-    scope = snapshot.scope
-    left_scope = False
-    for key, tracked in list(tasks.items()):
-        if key in seen:
-            continue
-        if tracked.vanished_at is None:
-            answered = key.target in snapshot.covered
-            if scope is not None and (key.target, key.ami_id) not in snapshot.checked:
-                # A scoped poll cannot tell "finished" from "gone": ask for a full listing.
-                left_scope |= answered and tracked.task.state in scope
-            elif answered:
-                tracked = replace(tracked, vanished_at=now)
-                tasks[key] = tracked
-                events.append(TaskVanished(tracked, now))
-        elif tracked.vanished_at < forget_before:
-            del tasks[key]
-
+    complete = {p.target: p for p in snapshot.polls if not p.partial}
+    unexplained = _fold_absences(complete, tasks, seen, now, settings, events)
     failures = _reduce_failures(state, snapshot, now, events)
-    throttled = any(f.kind == "throttled" for f in snapshot.failures)
-    full_answered = scope is None and bool(snapshot.covered) and not snapshot.failures
+    throttled = any(f.kind is ErrorKind.THROTTLED for f in snapshot.failures)
+
+    answered_at = dict(state.answered_at)
+    since_full = dict(state.polls_since_full)
+    full_due = set(state.full_due)
+    for target, poll in complete.items():
+        answered_at[target] = now
+        if poll.scope is None:
+            since_full[target] = 0
+            full_due.discard(target)
+        else:
+            since_full[target] = since_full.get(target, 0) + 1
+    full_due |= unexplained
     new_state = MonitorState(
         tasks=tasks,
         polls=state.polls + 1,
-        last_success=now if snapshot.covered else state.last_success,
+        last_success=now if complete else state.last_success,
+        answered_at=answered_at,
         failures=failures,
-        covered=state.covered | snapshot.covered,
         throttled_polls=state.throttled_polls + 1 if throttled else 0,
-        polls_since_full=0 if full_answered else state.polls_since_full + 1,
-        full_poll_due=left_scope or (state.full_poll_due and not full_answered),
+        polls_since_full=since_full,
+        full_due=frozenset(full_due),
     )
     return new_state, tuple(events)
-
-
-# Estimates ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Derived progress figures for an InProgress task at a given moment."""
-
-    rate: float | None = None  # percent per minute
-    eta_at: datetime | None = None
-    stalled: bool = False
-
-    def remaining(self, now: datetime) -> timedelta | None:
-        """Time left until ``eta_at``; never negative."""
-        if self.eta_at is None:
-            return None
-        return max(timedelta(0), self.eta_at - now)
-
-
-NO_ESTIMATE = Estimate()
-
-
-def _minutes(delta: timedelta) -> float:
-    return delta.total_seconds() / 60.0
-
-
-def _window_rate(
-    samples: tuple[Sample, ...], now: datetime, settings: Settings
-) -> tuple[float, float] | None:
-    """(observed, effective) rate in % per minute from the edges in the window ending at the
-    last edge; effective decays with the time since that edge once a step is overdue."""
-    edges = [s for s in samples if s.edge]
-    if len(edges) < 2:
-        return None
-    last = edges[-1]
-    horizon = last.at - settings.rate_window
-    # Anchor on the newest edge at or before the window's start, else the oldest edge.
-    before = [s for s in edges[:-1] if s.at <= horizon]
-    ref = before[-1] if before else edges[0]
-    span = last.at - ref.at
-    gained = last.progress - ref.progress
-    if gained <= 0 or span < settings.min_span:
-        return None
-    observed = gained / _minutes(span)
-    if _minutes(now - last.at) > 1.0 / observed:
-        # Overdue for the next step: the task is slowing, so let the rate decay with time.
-        return observed, gained / _minutes(now - ref.at)
-    return observed, observed
-
-
-def estimate(
-    tracked: TrackedTask, now: datetime, settings: Settings = DEFAULT_SETTINGS
-) -> Estimate:
-    """Rate (% per minute), ETA and stalled flag of an InProgress task at ``now``.
-
-    The rate comes from the progress edges seen in the last ``rate_window``; without two
-    edges far enough apart it falls back to the average since ``TaskStartTime``. When
-    neither is trustworthy, or the task is stalled, there is no ETA: none is better than a
-    wrong one.
-    """
-    task = tracked.task
-    if task.state != TaskState.IN_PROGRESS or task.progress is None or tracked.vanished_at:
-        return NO_ESTIMATE
-    progress = task.progress
-    rates = _window_rate(tracked.samples, now, settings)
-    observed, rate = rates if rates else (None, None)
-    if rate is None and task.start_time is not None and progress > 0:
-        elapsed = now - task.start_time
-        if elapsed >= settings.min_span:
-            rate = progress / _minutes(elapsed)
-    # Stalled: no movement for stall_after, and for 3x the step time the task has shown.
-    threshold = settings.stall_after
-    if observed:
-        threshold = max(threshold, timedelta(minutes=3.0 / observed))
-    stalled = now - tracked.last_change > threshold
-    eta_at = None
-    if rate is not None and rate > 0 and progress < 100 and not stalled:
-        # Progress is whole percent: partway to the next step already, at most one step.
-        since = _minutes(max(timedelta(0), now - tracked.last_change))
-        remaining = max(0.0, 100 - progress - min(1.0, rate * since))
-        eta_at = now + timedelta(minutes=remaining / rate)
-    return Estimate(rate=rate, eta_at=eta_at, stalled=stalled)

@@ -1,17 +1,24 @@
-"""Pure Rich helpers shared by the monitor and the scriptable commands.
+"""Where API text meets a terminal: safe text, and the Rich cells shared by every table.
 
-API text always goes in as ``Text(value)`` (never markup), so a bucket called ``[bold]``
-shows as exactly that.
+API strings are kept exactly in the model; here each control or escape character becomes
+a visible placeholder (nothing after it is lost) and text always enters Rich as ``Text``,
+never as markup, so a bucket called ``[bold]`` shows as exactly that.
 """
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from rich.text import Text
 
+from amimon.durations import format_duration
+from amimon.estimate import Estimate, estimate
 from amimon.model import TaskState
+from amimon.reducer import TrackedTask
 
 
 @dataclass(frozen=True)
@@ -25,15 +32,71 @@ class Palette:
     muted: str = "dim"
     warning: str = "yellow"
 
-    def for_state(self, state: str) -> str:
+    def for_state(self, state: str | None) -> str:
         return {
             TaskState.IN_PROGRESS.value: self.running,
             TaskState.COMPLETED.value: self.done,
             TaskState.FAILED.value: self.failed,
-        }.get(state, self.unknown)
+        }.get(state or "", self.unknown)
 
 
 DEFAULT_PALETTE = Palette()
+
+
+# Safe text ---------------------------------------------------------------------------
+
+_PICTURES = {**{c: chr(0x2400 + c) for c in range(0x20)}, 0x7F: "\u2421"}
+
+
+def _placeholder(ch: str) -> str:
+    code = ord(ch)
+    picture = _PICTURES.get(code)
+    if picture is not None:
+        return picture  # ␛ for ESC, ␀ for NUL, ␡ for DEL: one cell, as wide as the original
+    return f"⟨U+{code:04X}⟩"
+
+
+def _hidden(ch: str) -> bool:
+    """Characters a terminal would act on or not show: controls, format characters
+    (bidi overrides, zero-width), line and paragraph separators."""
+    return unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Cs"}
+
+
+def safe(value: str | None, *, multiline: bool = False) -> str:
+    """``value`` made safe for a terminal: each control or invisible format character
+    becomes a visible placeholder and the text after it stays. With ``multiline``,
+    newlines (and CR LF) stay line breaks and tabs stay tabs."""
+    if not value:
+        return ""
+    if value.isprintable():
+        return value
+    if multiline:
+        value = value.replace("\r\n", "\n")
+    out = []
+    for ch in value:
+        if (multiline and ch in "\n\t") or not _hidden(ch):
+            out.append(ch)
+        else:
+            out.append(_placeholder(ch))
+    return "".join(out)
+
+
+def text(value: str | None, style: str = "") -> Text:
+    """API text as a one-line Rich Text that is never parsed as markup."""
+    return Text(safe(value), style=style)
+
+
+def first_line(value: str | None, limit: int = 120) -> str:
+    """The first line of a (possibly long, multi-line) text, safe, cut with ``…``."""
+    if not value:
+        return ""
+    line = value.split("\n", 1)[0].rstrip("\r")
+    more = "\n" in value.strip("\n") or len(line) > limit
+    line = safe(line)[: limit - 1 if more else limit]
+    return line + "…" if more else line
+
+
+# Small pieces --------------------------------------------------------------------------
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -44,43 +107,36 @@ def bar(progress: int | None, width: int = 10) -> str:
         return "·" * width
     eighths = round(max(0, min(100, progress)) * width * 8 / 100)
     full, part = divmod(eighths, 8)
-    text = "█" * full + (_EIGHTHS[part] if part else "")
-    return text.ljust(width)
+    drawn = "█" * full + (_EIGHTHS[part] if part else "")
+    return drawn.ljust(width)
 
 
 def progress_text(
-    progress: int | None, state: str, palette: Palette = DEFAULT_PALETTE, width: int = 10
+    progress: int | None, state: str | None, palette: Palette = DEFAULT_PALETTE, width: int = 10
 ) -> Text:
-    """``████▍      47%`` styled by state."""
+    """``████▍      47%`` styled by state (the bar is clamped; the number is the API's)."""
     label = "  ?%" if progress is None else f"{progress:>3}%"
-    text = Text(bar(progress, width), style=palette.for_state(state))
-    text.append(" " + label)
-    return text
+    drawn = Text(bar(progress, width), style=palette.for_state(state)) if width else Text()
+    drawn.append((" " if width else "") + label)
+    return drawn
 
 
-def state_text(state: str, palette: Palette = DEFAULT_PALETTE, vanished: bool = False) -> Text:
-    """The state as a styled word; unknown states are shown as the API spelled them."""
-    label = state or "Unknown"
+def state_word(state: str | None, vanished: bool = False) -> str:
+    """The state as shown: the API's spelling, ``gone`` once no longer returned."""
     if vanished:
-        return Text(f"{label} (gone)", style=palette.muted)
-    return Text(label, style=palette.for_state(state))
+        return "gone"
+    return safe(state) or "Unknown"
 
 
-def duration(delta: timedelta | None) -> str:
-    """Compact human duration: ``45s``, ``12m``, ``1h05m``, ``3d04h``; ``-`` for unknown."""
-    if delta is None:
-        return "-"
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, _ = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+def state_text(
+    state: str | None, palette: Palette = DEFAULT_PALETTE, vanished: bool = False
+) -> Text:
+    """The state as a styled word; unknown states are shown as the API spelled them."""
+    style = palette.muted if vanished else palette.for_state(state)
+    return Text(state_word(state, vanished), style=style)
+
+
+duration = format_duration
 
 
 def age(moment: datetime | None, now: datetime, step: int = 1) -> str:
@@ -113,11 +169,117 @@ def timestamp(moment: datetime | None) -> str:
 
 
 def clock_time(moment: datetime) -> str:
-    """``14:05 UTC``: enough for an ETA within a day, with the date when further out."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%H:%M UTC")
+    """``14:05 UTC``: enough for an ETA within a day."""
+    return moment.astimezone(UTC).strftime("%H:%M UTC")
 
 
-def plain(value: str) -> Text:
-    """API text as a Text that is never parsed as markup."""
-    return Text(value)
+def eta_words(est: Estimate, now: datetime) -> str:
+    """``12m``, ``~2h10m`` (approximate), ``stalled``, ``…`` (not enough seen yet)."""
+    if est.stalled:
+        return "stalled"
+    remaining = est.remaining(now)
+    if remaining is None:
+        return "…"
+    return ("~" if est.approximate else "") + duration(remaining)
+
+
+# Rows ----------------------------------------------------------------------------------
+
+
+class Column(StrEnum):
+    """The columns a task row can have, in every table amimon draws."""
+
+    PROFILE = "profile"
+    REGION = "region"
+    AMI = "ami"
+    BUCKET = "bucket"
+    STATE = "state"
+    PROGRESS = "progress"
+    ETA = "eta"
+    AGE = "age"
+    STARTED = "started"
+    KEY = "key"
+    REASON = "reason"
+
+
+HEADERS: dict[Column, str] = {
+    Column.PROFILE: "Profile",
+    Column.REGION: "Region",
+    Column.AMI: "AMI",
+    Column.BUCKET: "Bucket",
+    Column.STATE: "State",
+    Column.PROGRESS: "Progress",
+    Column.ETA: "ETA",
+    Column.AGE: "Age",
+    Column.STARTED: "Started",
+    Column.KEY: "S3 key",
+    Column.REASON: "Reason",
+}
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What every cell of a row needs besides the task: the time, and how to draw."""
+
+    now: datetime
+    palette: Palette = DEFAULT_PALETTE
+    bar_width: int = 10
+
+
+def row_estimate(tracked: TrackedTask, as_of: datetime | None) -> Estimate:
+    """The task's estimate as of its last confirmation (no estimate without one)."""
+    if as_of is None or tracked.task.state != TaskState.IN_PROGRESS:
+        return Estimate()
+    return estimate(tracked, as_of)
+
+
+def cell(
+    column: Column, tracked: TrackedTask, est: Estimate, now: datetime, ctx: RowContext
+) -> Text:
+    """One cell. ``now`` is the row's clock: frozen at the last good poll while stale."""
+    task = tracked.task
+    gone = tracked.vanished_at is not None
+    palette = ctx.palette
+    if column is Column.PROFILE:
+        return Text(task.target.profile or "-")
+    if column is Column.REGION:
+        return Text(task.target.region or "-")
+    if column is Column.AMI:
+        return text(task.ami_id)
+    if column is Column.BUCKET:
+        return text(task.bucket)
+    if column is Column.STATE:
+        return state_text(task.state, palette, vanished=gone)
+    if column is Column.PROGRESS:
+        return progress_text(task.progress, task.state, palette, ctx.bar_width)
+    if column is Column.ETA:
+        if task.state != TaskState.IN_PROGRESS or gone:
+            return Text("")
+        words = eta_words(est, now)
+        style = palette.warning if est.stalled else palette.muted if words == "…" else ""
+        return Text(words, style=style)
+    if column is Column.AGE:
+        return Text(duration(ctx.now - task.start_time) if task.start_time else "-")
+    if column is Column.STARTED:
+        return Text(timestamp(task.start_time)[:16] if task.start_time else "-")
+    if column is Column.KEY:
+        return text(task.object_key, style=palette.muted)
+    return Text(first_line(task.failure_reason, 200), style=palette.muted)
+
+
+def row(
+    tracked: TrackedTask,
+    columns: Sequence[Column],
+    ctx: RowContext,
+    as_of: datetime | None,
+    frozen_at: datetime | None = None,
+) -> list[Text]:
+    """The cells of one task for ``columns``; a stale row's ETA is frozen at ``frozen_at``
+    and the whole row is dimmed."""
+    est = row_estimate(tracked, as_of)
+    now = ctx.now if frozen_at is None else min(ctx.now, frozen_at)
+    cells = [cell(c, tracked, est, now, ctx) for c in columns]
+    if tracked.vanished_at is not None or frozen_at is not None:
+        for one in cells:
+            one.stylize(ctx.palette.muted)
+    return cells

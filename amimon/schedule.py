@@ -1,11 +1,12 @@
-"""When to poll next: the interval, or an exponential backoff with jitter after throttling."""
+"""When to poll next (the interval, or backoff with jitter after throttling), and what to ask
+each target for (a full listing, or only running and failed tasks)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 
-from amimon.model import FULL_POLL, PollPlan, TaskState
+from amimon.model import FULL_POLL, PollPlan, Target, TaskState
 from amimon.reducer import MonitorState
 
 MAX_BACKOFF = 300.0
@@ -30,8 +31,6 @@ def next_delay(
     return float(max(interval, ceiling / 2 + rand() * ceiling / 2))
 
 
-# What to ask for -------------------------------------------------------------------------
-
 # Between full listings, list only running and failed tasks: one page instead of one per
 # 200 tasks. Failed stays in scope so a task that fails seconds after starting is not missed.
 CHEAP_SCOPE: frozenset[str] = frozenset({TaskState.IN_PROGRESS.value, TaskState.FAILED.value})
@@ -40,28 +39,34 @@ CHEAP_SCOPE: frozenset[str] = frozenset({TaskState.IN_PROGRESS.value, TaskState.
 FULL_EVERY = 240
 
 
-def plan_poll(
-    state: MonitorState,
-    *,
-    image_ids: bool = False,
-    states: tuple[str, ...] = (),
-    full_every: int = FULL_EVERY,
-) -> PollPlan:
-    """What the next poll should ask for.
+def plan_for(state: MonitorState, target: Target, *, full_every: int = FULL_EVERY) -> PollPlan:
+    """What the next poll should ask ``target`` (a resolved target) for.
 
-    A full listing when nothing is known yet, when a task left the cheap scope unexplained,
-    every ``full_every`` polls, and always with image ids (AWS ignores filters then) or a
-    state filter without InProgress. Otherwise the cheap scope, plus a look-up by id of
-    every task now running: one that is no longer listed has finished, and its AMI's
-    look-up says how (one request for up to 20 AMIs, instead of a full listing).
+    A full listing until the target has answered one, when a task of it left the cheap
+    scope unexplained, and every ``full_every`` polls. Otherwise the cheap scope, plus a
+    look-up by id of every task of it now running: one that is no longer listed has
+    finished, and its AMI's look-up says how (one request per 20 AMIs).
+
+    The user's bucket and state filters play no part: they choose what is shown, and
+    every task is followed to its end whatever they hide.
     """
-    if image_ids or state.full_poll_due or state.polls_since_full + 1 >= full_every:
+    if target not in state.answered_at or target in state.full_due:
         return FULL_POLL
-    if states and TaskState.IN_PROGRESS.value not in states:
+    if state.polls_since_full.get(target, 0) + 1 >= full_every:
         return FULL_POLL
     running = frozenset(
-        (t.task.target, t.task.ami_id)
+        t.task.ami_id
         for t in state.tasks.values()
-        if t.task.state == TaskState.IN_PROGRESS and t.vanished_at is None
+        if t.task.target == target
+        and t.task.state == TaskState.IN_PROGRESS
+        and t.vanished_at is None
+        and t.task.ami_id
     )
     return PollPlan(CHEAP_SCOPE, running)
+
+
+def planner(state: MonitorState, *, full: bool = False) -> Callable[[Target], PollPlan]:
+    """The plan for each target of the next poll (``full`` forces full listings)."""
+    if full:
+        return lambda target: FULL_POLL
+    return lambda target: plan_for(state, target)

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from amimon.model import KNOWN_STATES, Target, TaskState
-from amimon.reducer import MonitorState, TrackedTask, estimate
+from amimon.estimate import estimate
+from amimon.model import KNOWN_STATES, StoreTask, Target, TaskState
+from amimon.reducer import MonitorState, TrackedTask
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,11 @@ class TaskFilter:
         return bool(self.buckets or self.states or self.text.strip())
 
     def matches(self, tracked: TrackedTask) -> bool:
-        task = tracked.task
         if tracked.vanished_at is not None and not self.show_vanished:
             return False
+        return self.matches_task(tracked.task)
+
+    def matches_task(self, task: StoreTask) -> bool:
         if self.buckets and task.bucket not in self.buckets:
             return False
         if self.states and task.state not in self.states:
@@ -37,7 +40,7 @@ class TaskFilter:
         needle = self.text.strip().lower()
         if needle:
             haystack = (task.ami_id, task.bucket, task.object_key, task.failure_reason)
-            return any(needle in field.lower() for field in haystack)
+            return any(needle in field.lower() for field in haystack if field)
         return True
 
     def describe(self) -> str:
@@ -78,35 +81,39 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def _sort_key(column: SortColumn, now: datetime) -> Callable[[TrackedTask], Any]:
+def _sort_key(column: SortColumn, state: MonitorState) -> Callable[[TrackedTask], Any]:
     def started(t: TrackedTask) -> datetime:
         return t.task.start_time or _EPOCH
+
+    def eta(t: TrackedTask) -> datetime:
+        as_of = state.seen_at(t.task.target)
+        if as_of is None or t.task.state != TaskState.IN_PROGRESS:
+            return _FAR
+        return estimate(t, as_of).eta_at or _FAR
 
     if column is SortColumn.STARTED:
         return started
     if column is SortColumn.REGION:
         return lambda t: (t.task.target.label, started(t))
     if column is SortColumn.AMI:
-        return lambda t: (t.task.ami_id, started(t))
+        return lambda t: (t.task.ami_id or "", started(t))
     if column is SortColumn.BUCKET:
-        return lambda t: (t.task.bucket, started(t))
+        return lambda t: (t.task.bucket or "", started(t))
     if column is SortColumn.STATE:
-        return lambda t: (_STATE_ORDER.get(t.task.state, 2), t.task.state, started(t))
+        return lambda t: (_STATE_ORDER.get(t.task.state or "", 2), t.task.state or "", started(t))
     if column is SortColumn.PROGRESS:
         return lambda t: (-1 if t.task.progress is None else t.task.progress, started(t))
-    return lambda t: (estimate(t, now).eta_at or _FAR, started(t))
+    return lambda t: (eta(t), started(t))
 
 
 def visible(
     state: MonitorState,
     task_filter: TaskFilter = TaskFilter(),
     sort: Sort = Sort(),
-    now: datetime | None = None,
 ) -> list[TrackedTask]:
     """The tasks the filter lets through, in sort order (stable: ties keep start order)."""
     rows = [t for t in state.tasks.values() if task_filter.matches(t)]
-    key = _sort_key(sort.column, now or _EPOCH)
-    rows.sort(key=key, reverse=sort.descending)
+    rows.sort(key=_sort_key(sort.column, state), reverse=sort.descending)
     return rows
 
 
@@ -136,9 +143,10 @@ def describe_shown(shown: int, total: int, task_filter: TaskFilter) -> str:
 
 
 def targets_label(targets: Sequence[Target]) -> str:
-    """``prod (profile) · us-east-1, eu-west-1``."""
-    profiles = sorted({t.profile for t in targets if t.profile})
-    regions = ", ".join(t.region or "default region" for t in targets)
+    """``prod (profile) · us-east-1, eu-west-1``; profiles and regions each named once."""
+    profiles = list(dict.fromkeys(t.profile for t in targets if t.profile))
+    regions = ", ".join(dict.fromkeys(t.region or "(region from AWS config)" for t in targets))
     if profiles:
-        return f"{', '.join(profiles)} (profile) · {regions}"
+        noun = "profile" if len(profiles) == 1 else "profiles"
+        return f"{', '.join(profiles)} ({noun}) · {regions}"
     return regions

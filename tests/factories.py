@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from amimon.model import PollFailure, Snapshot, StoreTask, Target
+from amimon.model import ErrorKind, PollFailure, Snapshot, StoreTask, Target, TargetPoll
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 EAST = Target(None, "us-east-1")
@@ -38,10 +38,11 @@ def task(
 
 
 def snap(*tasks: StoreTask, covered: tuple[Target, ...] = (EAST,)) -> Snapshot:
-    return Snapshot(tuple(tasks), frozenset(covered))
+    """A full listing of each covered target, holding those of ``tasks`` that are its."""
+    return Snapshot(tuple(TargetPoll(t, tuple(x for x in tasks if x.target == t)) for t in covered))
 
 
 def failed_poll(
-    kind: str = "network", message: str = "down", target: Target | None = EAST
+    kind: ErrorKind | str = ErrorKind.NETWORK, message: str = "down", target: Target | None = EAST
 ) -> Snapshot:
-    return Snapshot((), frozenset(), (PollFailure(kind, message, target),))
+    return Snapshot((), (PollFailure(ErrorKind(kind), message, target),))

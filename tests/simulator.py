@@ -45,7 +45,13 @@ def target(server: SimServer, region: str = "us-east-1") -> Target:
     return Target(None, region, server.url)
 
 
-def source(server: SimServer, query: Query | None = None, **kwargs: Any) -> Ec2TaskSource:
+def source(
+    server: SimServer, query: Query | None = None, *, paced: bool = False, **kwargs: Any
+) -> Ec2TaskSource:
+    """A source for the simulator's us-east-1. Unpaced unless asked: tests run many polls in
+    little real time, and pacing has tests of its own."""
+    if not paced:
+        kwargs.setdefault("burst", 1e9)
     return Ec2TaskSource(
         [target(server)],
         query or Query(),

@@ -12,8 +12,11 @@ from botocore import exceptions as bce
 from botocore.parsers import ResponseParserError
 from botocore.stub import Stubber
 
-from amimon.aws import AwsError, Ec2TaskSource, ErrorKind, Query, classify
-from amimon.model import Target
+from amimon.aws import AwsError, Ec2TaskSource, Query, classify
+from amimon.aws.paging import RetryPolicy
+from amimon.model import ErrorKind, Target
+
+ONCE = RetryPolicy(attempts=1)
 
 TARGET = Target("prod", "us-east-1")
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -36,7 +39,7 @@ def stubbed() -> Iterator[tuple[Ec2TaskSource, Stubber]]:
         client = boto3.client(
             "ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
         )
-        source = Ec2TaskSource([TARGET], query)
+        source = Ec2TaskSource([TARGET], query, retry=ONCE)
         source.set_client(TARGET, client)
         return source, Stubber(client)
 
@@ -106,27 +109,31 @@ def test_filters_are_sent_to_the_server(stubbed: Any) -> None:
     assert len(source.fetch().tasks) == 1
 
 
-def test_with_image_ids_filters_are_applied_client_side(stubbed: Any) -> None:
-    source, stub = stubbed(Query(image_ids=("ami-00000001", "ami-00000002"), states=("Failed",)))
+def test_with_image_ids_no_filters_are_sent_and_every_task_is_returned(stubbed: Any) -> None:
+    # AWS ignores filters with ImageIds; the caller filters what it shows.
+    source, stub = stubbed(
+        Query(image_ids=("ami-00000001", "ami-00000002", "ami-00000001"), states=("Failed",))
+    )
     stub.add_response(
         "describe_store_image_tasks",
         {"StoreImageTaskResults": [item(1, "Failed"), item(2, "Completed")]},
-        {"ImageIds": ["ami-00000001", "ami-00000002"]},
+        {"ImageIds": ["ami-00000001", "ami-00000002"]},  # each id once
     )
-    assert [t.ami_id for t in source.fetch().tasks] == ["ami-00000001"]
+    assert [t.ami_id for t in source.fetch().tasks] == ["ami-00000001", "ami-00000002"]
 
 
 @pytest.mark.parametrize(
     ("code", "status", "kind", "words"),
     [
-        ("RequestLimitExceeded", 503, ErrorKind.THROTTLED, "backing off"),
+        ("RequestLimitExceeded", 503, ErrorKind.THROTTLED, "throttling"),
         ("UnauthorizedOperation", 403, ErrorKind.PERMISSION, "ec2:DescribeStoreImageTasks"),
         ("AuthFailure", 401, ErrorKind.CREDENTIALS, "aws sso login --profile prod"),
         ("RequestExpired", 400, ErrorKind.CREDENTIALS, "Credentials expired"),
         ("ExpiredToken", 400, ErrorKind.CREDENTIALS, "Credentials expired"),
         ("InvalidParameterCombination", 400, ErrorKind.BAD_REQUEST, "InvalidParameterCombination"),
         ("InvalidAMIID.Malformed", 400, ErrorKind.BAD_REQUEST, "InvalidAMIID.Malformed"),
-        ("InternalError", 500, ErrorKind.NETWORK, "server error"),
+        ("InternalError", 500, ErrorKind.SERVER, "server error"),
+        ("Weird", 503, ErrorKind.SERVER, "server error"),
         ("Weird", 418, ErrorKind.UNKNOWN, "Weird"),
     ],
 )
@@ -196,15 +203,12 @@ class ExplodingClient:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
 
-    def get_paginator(self, name: str) -> ExplodingClient:
-        return self
-
-    def paginate(self, **params: Any) -> Iterator[dict[str, Any]]:
+    def describe_store_image_tasks(self, **params: Any) -> dict[str, Any]:
         raise self.exc
 
 
 def test_response_parser_error_from_a_fetch_is_a_bad_response() -> None:
-    source = Ec2TaskSource([TARGET])
+    source = Ec2TaskSource([TARGET], retry=ONCE)
     source.set_client(TARGET, ExplodingClient(ResponseParserError("junk")))  # type: ignore[arg-type]
     snapshot = source.fetch()
     assert [f.kind for f in snapshot.failures] == ["bad response"]

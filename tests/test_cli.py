@@ -28,15 +28,16 @@ def test_version_from_the_installed_script() -> None:
 def test_help_lists_options_and_exit_codes() -> None:
     out = run("--help")
     assert out.returncode == 0
-    for words in ("--profile", "--region", "--interval", "exit codes", "4  AWS access"):
+    for words in ("--profile", "--region", "--interval", "exit codes", "4    AWS access"):
         assert words in out.stdout
 
 
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--interval", "2"], "at least 5"),
-        (["--interval", "soon"], "not a number"),
+        (["--interval", "2"], "from 5 seconds"),
+        (["--interval", "soon"], "not a duration"),
+        (["--interval", "inf"], "got inf"),
         (["--state", "Done"], "unknown state 'Done'"),
         (["--image-ids", "ami-123"], "malformed AMI id 'ami-123'"),
         (["--region", "mars"], "not a region name"),
@@ -60,14 +61,16 @@ def test_bad_config_file_exits_2_naming_file_line_and_key(tmp_path: Path) -> Non
 
 
 def test_flags_override_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from amimon.cli import build_parser, make_context
+    from amimon.cli import build_parser, context_from
 
     path = tmp_path / "c.toml"
     path.write_text('profile = "file"\nregions = ["us-east-1"]\ninterval = 30\n')
+    aws_config = tmp_path / "aws-config"
+    aws_config.write_text("[profile file]\nregion = ap-south-1\n")
     args = build_parser().parse_args(
         ["--config", str(path), "--region", "eu-west-1", "--interval", "9"]
     )
-    context = make_context(args, {})
+    context = context_from(args, {"AWS_CONFIG_FILE": str(aws_config)})
     assert context.config.interval == 9
     assert [t.region for t in context.targets] == ["eu-west-1"]
     assert context.targets[0].profile == "file"

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from amimon import commands
 from amimon.cli import main
+from amimon.commands import wait as wait_command
 from amimon.sim import DEMO_CREDENTIALS, FrozenClock, Scenario, SimServer, TaskSpec
 from tests.factories import T0
 from tests.simulator import ami, clock, many, running
@@ -127,7 +127,9 @@ def fast_wait(sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> list[float]:
     def monotonic() -> float:
         return (frozen.now() - T0).total_seconds() + waited["t"]
 
-    monkeypatch.setattr(commands, "WAIT_CLOCK", commands.WaitClock(sleep, monotonic, frozen.now))
+    monkeypatch.setattr(
+        wait_command, "WAIT_CLOCK", wait_command.WaitClock(sleep, monotonic, frozen.now)
+    )
     return slept
 
 
@@ -136,7 +138,10 @@ def test_wait_exits_0_when_the_task_completes(
 ) -> None:
     assert amimon(sim, "wait", ami(1)) == 0
     out = capsys.readouterr().out
-    assert f"{ami(1)} Completed: s3://archive/{ami(1)}.bin" in out
+    # The last line names the task it judged by its start time.
+    assert out.splitlines()[-1] == (
+        f"{ami(1)} Completed (task started 2026-11-27 11:55:00 UTC): s3://archive/{ami(1)}.bin"
+    )
     # One line per change when not a TTY, at the default 15 s interval.
     assert set(fast_wait) == {15.0}
     assert sim.requests["DescribeStoreImageTasks"] == len(fast_wait) + 1
@@ -146,7 +151,10 @@ def test_wait_exits_1_and_prints_the_reason_when_a_task_fails(
     sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert amimon(sim, "wait", ami(1), ami(2)) == 1
-    assert f"{ami(2)} Failed: [b]KMS[/b] off" in capsys.readouterr().err
+    assert (
+        f"{ami(2)} Failed (task started 2026-11-27 11:55:00 UTC): [b]KMS[/b] off"
+        in capsys.readouterr().err
+    )
 
 
 def test_wait_exits_3_on_timeout(
@@ -163,13 +171,28 @@ def test_wait_for_an_ami_without_a_task_gives_up_after_the_grace_period(
     assert f"no store task found for {ami(77)}" in capsys.readouterr().err
 
 
-def test_wait_rides_out_throttling_with_backoff(
+def test_wait_rides_out_a_few_throttled_requests_within_the_poll(
     sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim.inject("throttle", times=3)
     assert amimon(sim, "wait", ami(1)) == 0
-    assert max(fast_wait) > 15  # backed off
-    assert "retrying: AWS is throttling" in capsys.readouterr().out
+    polls = fast_wait.count(15.0) + 1
+    # Each throttled request was retried after a short backoff, and each one counted.
+    assert sim.requests["DescribeStoreImageTasks"] == polls + 3
+    # Short backoffs (and waits for the pace to allow a request), never a skipped poll.
+    assert sum(1 for s in fast_wait if s < 15) >= 3 and max(fast_wait) == 15
+    assert "poll failed" not in capsys.readouterr().out
+
+
+def test_wait_backs_off_and_says_so_when_throttling_outlasts_the_retries(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.inject("throttle", times=8)  # more than one poll's six attempts
+    assert amimon(sim, "wait", ami(1)) == 0
+    out = capsys.readouterr().out
+    assert "poll failed: AWS is throttling DescribeStoreImageTasks" in out
+    assert "no store task yet" not in out  # a failed poll is not an absence
+    assert max(fast_wait) > 15  # the next poll backed off
 
 
 def test_wait_stops_at_once_when_not_permitted(
@@ -238,3 +261,115 @@ def test_a_simulator_with_many_tasks_lists_them_all(
         )
         assert len(capsys.readouterr().out.splitlines()) == 251
         assert server.requests["DescribeStoreImageTasks"] == 2  # pages of 200
+
+
+def test_wait_judges_only_tasks_in_the_wanted_bucket(
+    creds: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = TaskSpec(ami(5), "other", -timedelta(days=1), timedelta(minutes=10))
+    mine = TaskSpec(ami(5), "archive", -timedelta(minutes=9), timedelta(minutes=10))
+    with running(Scenario((elsewhere, mine))) as server:
+        slept = patch_wait_clock(server, monkeypatch)
+        assert amimon(server, "wait", ami(5), "--bucket", "archive") == 0
+        out = capsys.readouterr().out
+    assert "Completed (task started 2026-11-27 11:51:00 UTC): s3://archive/" in out
+    assert slept  # it waited for the task in archive, not the finished one in "other"
+
+
+def test_wait_since_ignores_an_old_failure_and_waits_for_the_new_store(
+    creds: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = TaskSpec(ami(6), "archive", -timedelta(days=1), timedelta(hours=1), fail_at=40)
+    new = TaskSpec(ami(6), "archive", timedelta(minutes=1), timedelta(minutes=2))
+    with running(Scenario((old, new))) as server:
+        patch_wait_clock(server, monkeypatch)
+        # Without --since, yesterday's failure is the newest task: exit 1 at once.
+        assert amimon(server, "wait", ami(6)) == 1
+        assert "task started 2026-11-26 12:00:00 UTC" in capsys.readouterr().err
+        assert amimon(server, "wait", ami(6), "--since", "10m") == 0
+        captured = capsys.readouterr()
+    assert f"{ami(6)} no store task yet" in captured.out
+    assert "Completed (task started 2026-11-27 12:01:00 UTC)" in captured.out
+
+
+def test_wait_since_takes_an_iso_time_and_rejects_nonsense(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "wait", ami(1), "--since", "2026-11-27T11:50:00Z") == 0
+    assert amimon(sim, "wait", ami(1), "--since", "yesterday-ish") == 2
+    assert "argument --since: 'yesterday-ish' is neither a time" in capsys.readouterr().err
+
+
+def test_wait_polls_once_more_at_the_deadline_before_timing_out(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "wait", ami(1), "--timeout", "20s") == 3
+    # Polls at 0 s and 15 s, then a sleep to the deadline and one last poll at 20 s.
+    assert fast_wait == [15.0, 5.0]
+    assert sim.requests["DescribeStoreImageTasks"] == 3
+    assert "timed out after 20s" in capsys.readouterr().err
+
+
+def test_wait_takes_durations_as_amimon_prints_them(sim: SimServer, fast_wait: list[float]) -> None:
+    assert amimon(sim, "wait", ami(1), "--timeout", "1h30m") == 0
+
+
+def test_repeated_ami_ids_make_one_row_and_one_request_each(
+    sim: SimServer, fast_wait: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "wait", ami(1), ami(1), "--image-ids", f"{ami(1)},{ami(1)}") == 0
+    out = capsys.readouterr().out
+    polls = len(fast_wait) + 1
+    assert sim.requests["DescribeStoreImageTasks"] == polls
+    assert out.count("Completed (task started") == 1
+
+
+def test_ctrl_c_during_wait_prints_once_and_exits_130(creds: None) -> None:
+    import os
+    import signal
+    import time
+
+    with SimServer(Scenario((RUNNING,)), FrozenClock(T0)) as server:
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "amimon",
+                "wait",
+                ami(1),
+                "--endpoint-url",
+                server.url,
+                "--region",
+                "us-east-1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while server.requests["DescribeStoreImageTasks"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.count("interrupted") == 1
+    assert "Traceback" not in err
+
+
+def patch_wait_clock(server: SimServer, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    frozen = clock(server)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        frozen.advance(seconds)
+
+    def monotonic() -> float:
+        return (frozen.now() - T0).total_seconds()
+
+    monkeypatch.setattr(
+        wait_command, "WAIT_CLOCK", wait_command.WaitClock(sleep, monotonic, frozen.now)
+    )
+    return slept

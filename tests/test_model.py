@@ -1,7 +1,8 @@
-"""StoreTask parsing and the one sanitizer every API string goes through."""
+"""StoreTask parsing (strings kept exactly), and safe text where it meets a terminal."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
@@ -13,9 +14,9 @@ from amimon.model import (
     TaskState,
     normalize_state,
     parse_task,
-    sanitize,
     validate_ami_id,
 )
+from amimon.render import first_line, safe
 
 TARGET = Target(None, "us-east-1")
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -38,7 +39,7 @@ def test_parses_every_field_boto3_returns() -> None:
     assert task.s3_uri == "s3://archive/ami-0abc1234def567890.bin"
     assert task.progress == 47
     assert task.state == TaskState.IN_PROGRESS
-    assert task.failure_reason == ""
+    assert task.failure_reason is None  # absent, not empty
     assert task.key == (TARGET, "ami-0abc1234def567890", START)
 
 
@@ -49,7 +50,13 @@ def test_accepts_the_cli_docs_spelling_of_the_object_key() -> None:
 
 def test_every_field_may_be_missing() -> None:
     task = parse_task({}, TARGET)
-    assert (task.ami_id, task.start_time, task.progress, task.state) == ("", None, None, "")
+    assert (task.ami_id, task.start_time, task.progress, task.state) == (None, None, None, None)
+
+
+def test_an_empty_reason_stays_an_empty_string() -> None:
+    # AWS has been seen to send StoreTaskFailureReason "" on a Completed task.
+    task = parse_task({"AmiId": "ami-1", "StoreTaskFailureReason": ""}, TARGET)
+    assert task.failure_reason == ""
 
 
 def test_unknown_state_is_kept_not_rejected() -> None:
@@ -59,11 +66,21 @@ def test_unknown_state_is_kept_not_rejected() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"),
-    [(150, 100), (-3, 0), ("42", 42), ("x", None), (True, None), (None, None)],
+    ("raw", "kept", "shown"),
+    [
+        (150, 150, 100),
+        (-3, -3, 0),
+        ("42", 42, 42),
+        ("x", None, None),
+        (True, None, None),
+        (None, None, None),
+    ],
 )
-def test_progress_is_clamped_or_dropped(raw: object, expected: int | None) -> None:
-    assert parse_task({"ProgressPercentage": raw}, TARGET).progress == expected
+def test_progress_is_kept_and_clamped_only_for_display(
+    raw: object, kept: int | None, shown: int | None
+) -> None:
+    task = parse_task({"ProgressPercentage": raw}, TARGET)
+    assert (task.progress, task.percent) == (kept, shown)
 
 
 def test_string_timestamps_are_read_as_utc() -> None:
@@ -75,31 +92,52 @@ def test_string_timestamps_are_read_as_utc() -> None:
     ("raw", "expected"),
     [
         ("plain text", "plain text"),
-        ("line one\nline two\tTabbed", "line one\nline two\tTabbed"),
-        ("red \x1b[31mALERT\x1b[0m", "red ALERT"),
-        ("title \x1b]0;pwned\x07 done", "title  done"),
-        ("link \x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\", "link click"),
-        ("bell\x07 nul\x00 del\x7f c1\x85", "bell nul del c1"),
-        ("cr\r\nlf", "cr\nlf"),
-        ("bidi \u202eevil\u202c", "bidi evil"),
+        ("red \x1b[31mALERT\x1b[0m", "red ␛[31mALERT␛[0m"),
+        ("title \x1b]0;pwned\x07 done", "title ␛]0;pwned␇ done"),
+        ("bell\x07 nul\x00 del\x7f c1\x85", "bell␇ nul␀ del␡ c1⟨U+0085⟩"),
+        ("line one\nline two\tTabbed", "line one␊line two␉Tabbed"),
+        ("cr\r\nlf", "cr␍␊lf"),
+        ("bidi \u202eevil\u202c", "bidi ⟨U+202E⟩evil⟨U+202C⟩"),
         ("[bold]markup[/] stays literal", "[bold]markup[/] stays literal"),
         ("日本語 ✓ émoji 🚀", "日本語 ✓ émoji 🚀"),
         (None, ""),
     ],
 )
-def test_sanitize_removes_control_characters_and_escapes(raw: object, expected: str) -> None:
-    assert sanitize(raw) == expected
+def test_safe_text_shows_each_control_character_as_a_placeholder(
+    raw: str | None, expected: str
+) -> None:
+    assert safe(raw) == expected
+
+
+def test_text_after_a_c1_character_is_not_lost() -> None:
+    # U+009D turns up in mojibake of curly quotes: everything after it must survive.
+    mojibake = "The bucket policy says \u00e2\u0080\u009cDeny\u00e2\u0080\u009d for PutObject"
+    shown = safe(mojibake)
+    assert shown.endswith("Deny\u00e2⟨U+0080⟩⟨U+009D⟩ for PutObject")
+    assert "\x9d" not in shown
+
+
+def test_multiline_text_keeps_its_line_breaks_and_tabs() -> None:
+    assert safe("one\r\ntwo\tthree\x1b", multiline=True) == "one\ntwo\tthree␛"
+
+
+def test_first_line_of_a_long_reason_is_cut_with_an_ellipsis() -> None:
+    assert first_line("short") == "short"
+    assert first_line("one\ntwo") == "one…"
+    assert first_line("x" * 300, 20) == "x" * 19 + "…"
+    assert first_line("a\x1bb") == "a␛b"
 
 
 @given(st.text())
-def test_sanitize_never_leaves_a_control_character(text: str) -> None:
-    cleaned = sanitize(text)
-    assert "\x1b" not in cleaned
-    assert all(ch in "\n\t" or not (ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F) for ch in cleaned)
+def test_safe_text_is_always_printable_and_never_shorter(text: str) -> None:
+    shown = safe(text)
+    hidden = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+    assert not any(unicodedata.category(ch) in hidden for ch in shown)
+    assert len(shown) >= len(text)
 
 
-def test_sanitizes_every_string_field() -> None:
-    evil = "x\x1b[2J\x1b[H"
+def test_every_string_field_is_kept_exactly() -> None:
+    evil = "x\x1b[2J\x1b[H\x9d tail"
     task = parse_task(
         {
             "AmiId": evil,
@@ -110,7 +148,7 @@ def test_sanitizes_every_string_field() -> None:
         },
         TARGET,
     )
-    assert {task.ami_id, task.bucket, task.object_key, task.state, task.failure_reason} == {"x"}
+    assert {task.ami_id, task.bucket, task.object_key, task.state, task.failure_reason} == {evil}
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from amimon.model import Snapshot
+from amimon.estimate import estimate
+from amimon.model import Snapshot, TargetPoll
 from amimon.reducer import (
     MonitorState,
     PollFailed,
@@ -16,7 +17,6 @@ from amimon.reducer import (
     Settings,
     TaskAppeared,
     TaskProgressed,
-    estimate,
     reduce,
 )
 from amimon.view import counts
@@ -131,8 +131,7 @@ def test_one_region_failing_keeps_its_tasks_while_the_other_updates() -> None:
     east, west = task("ami-00000001", target=EAST), task("ami-00000002", 5, target=WEST)
     both = snap(east, west, covered=(EAST, WEST))
     west_moves = Snapshot(
-        (task("ami-00000002", 9, target=WEST),),
-        frozenset({WEST}),
+        (TargetPoll(WEST, (task("ami-00000002", 9, target=WEST),)),),
         failed_poll(target=EAST).failures,
     )
     state, history = run(both, west_moves)
@@ -217,14 +216,21 @@ def test_falls_back_to_average_since_start() -> None:
     state, _ = reduce(MonitorState(), snap(task(progress=50, started=at(-100))), at(0))
     (tracked,) = state.tasks.values()
     est = estimate(tracked, at(0))
-    assert est.rate == pytest.approx(0.5)
-    assert est.remaining(at(0)) == timedelta(minutes=100)
+    # Whole percent rounds down: at "50%" the task is on average half a point further.
+    assert est.rate == pytest.approx(50.5 / 100)
+    remaining = est.remaining(at(0))
+    assert remaining is not None and remaining.total_seconds() / 60 == pytest.approx(99, abs=0.5)
+    assert not est.approximate  # 50 points of progress is firm ground
 
 
 def test_a_task_that_stops_moving_is_flagged_stalled_and_its_rate_decays() -> None:
     state = progress_every(1.0, polls=40)  # 1%/min for 10 minutes
     (tracked,) = state.tasks.values()
     fresh = estimate(tracked, at(10))
+    # Polls keep seeing it at the same percent for half an hour.
+    for minute in range(11, 41):
+        state, _ = reduce(state, snap(tracked.task), at(minute))
+    (tracked,) = state.tasks.values()
     later = estimate(tracked, at(40))
     assert not fresh.stalled
     assert later.stalled

@@ -5,9 +5,12 @@ Each test is one row: what was tried, and what amimon does.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import tracemalloc
+import unicodedata
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -17,10 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.widgets import RichLog
 
-from amimon import logs
+from amimon import logs, render
 from amimon.aws import Ec2TaskSource, StaticCredentials
+from amimon.aws.paging import RetryPolicy
 from amimon.cli import main
-from amimon.model import Snapshot, Target, parse_task
+from amimon.model import ErrorKind, Snapshot, Target, TargetPoll, parse_task
 from amimon.reducer import DEFAULT_SETTINGS, MonitorState, reduce
 from amimon.schedule import next_delay
 from amimon.sim import DEMO_CREDENTIALS, FrozenClock, Scenario, SimServer, TaskSpec
@@ -32,7 +36,9 @@ from tests.scenes import poll
 from tests.simulator import ami, clock, running, source, target
 
 HOSTILE = "\x1b[31m[bold]boom[/] [link=http://evil]x[/link]\x1b]8;;http://evil\x07\x07\x9b2J"
-SHOWN = "[bold]boom[/] [link=http://evil]x[/link]"
+# What a terminal shows: every escape and control character as a visible placeholder.
+SHOWN = render.safe(HOSTILE)
+ONCE = RetryPolicy(attempts=1)
 
 
 def two_tasks() -> Scenario:
@@ -45,6 +51,7 @@ def two_tasks() -> Scenario:
 
 
 def monitor(server: SimServer, targets: list[Target] | None = None, **kw: Any) -> AmimonApp:
+    kw.setdefault("burst", 1e9)
     src = Ec2TaskSource(
         targets or [target(server)], credentials=StaticCredentials(*DEMO_CREDENTIALS), **kw
     )
@@ -78,7 +85,7 @@ def banner_text(app: AmimonApp) -> str:
 )
 async def test_monitor_keeps_data_shows_the_fault_and_recovers(fault: str, words: str) -> None:
     with running(two_tasks()) as server:
-        app = monitor(server, read_timeout=0.5, max_attempts=1)
+        app = monitor(server, read_timeout=0.5, retry=ONCE)
         async with app.run_test(size=(160, 45)) as pilot:
             await poll(pilot, app)
             before = data_cells(app)
@@ -98,13 +105,13 @@ async def test_monitor_keeps_data_shows_the_fault_and_recovers(fault: str, words
 
 async def test_endpoint_down_then_back() -> None:
     with running(two_tasks()) as server:
-        app = monitor(server, max_attempts=1)
+        app = monitor(server, retry=ONCE)
         port = server.port
         async with app.run_test(size=(160, 45)) as pilot:
             await poll(pilot, app)
             server.stop()
             await poll(pilot, app)
-            assert {f.failure.kind for f in app.state.failures.values()} == {"network"}
+            assert {f.failure.kind for f in app.state.failures.values()} == {ErrorKind.NETWORK}
             assert "Could not connect" in banner_text(app) or "Network error" in banner_text(app)
             assert app.query_one(TaskTable).row_count == 2
             with SimServer(two_tasks(), FrozenClock(T0), port=port):
@@ -114,7 +121,7 @@ async def test_endpoint_down_then_back() -> None:
 
 async def test_a_slow_poll_never_overlaps_and_the_ui_stays_responsive() -> None:
     with running(two_tasks()) as server:
-        app = monitor(server, read_timeout=5, max_attempts=1)
+        app = monitor(server, read_timeout=5, retry=ONCE)
         async with app.run_test(size=(160, 45)) as pilot:
             await poll(pilot, app)
             server.reset_counts()
@@ -137,7 +144,7 @@ async def test_one_region_failing_while_the_other_keeps_updating() -> None:
     )
     with running(Scenario(specs)) as server:
         targets = [target(server), target(server, "eu-west-1")]
-        app = monitor(server, targets, max_attempts=1)
+        app = monitor(server, targets, retry=ONCE)
         async with app.run_test(size=(160, 45)) as pilot:
             await poll(pilot, app)
             server.inject("unauthorized", region="eu-west-1")
@@ -150,7 +157,7 @@ async def test_one_region_failing_while_the_other_keeps_updating() -> None:
 
 def test_a_throttling_storm_backs_off_within_the_policy_and_recovers() -> None:
     with running(two_tasks()) as server:
-        src = source(server, max_attempts=1)
+        src = source(server, retry=ONCE)
         server.inject("throttle")
         state = MonitorState()
         elapsed, polls, delays = 0.0, 0, []
@@ -188,7 +195,7 @@ async def test_vanishing_backwards_and_unknown_state_tasks_do_not_break_the_moni
             [c.plain for c in app.query_one(TaskTable).get_row_at(i)]
             for i in range(app.query_one(TaskTable).row_count)
         ]
-        assert sorted(r[2] for r in rows) == ["InProgress (gone)", "Paused"]
+        assert sorted(r[2] for r in rows) == ["Paused", "gone"]
         log = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
         assert "InProgress → Paused" in log and "no longer returned" in log
 
@@ -225,13 +232,14 @@ async def test_hostile_text_in_event_log_and_notifications_is_literal() -> None:
         for shown in (log, *notes):
             assert "\x1b" not in shown and "\x07" not in shown
         assert any(SHOWN in n for n in notes)
-        assert SHOWN in log
+        # The log wraps long lines: read it back as one text.
+        assert SHOWN in "".join(line.text for line in app.query_one("#events", RichLog).lines)
 
 
 @pytest.fixture
 def hostile_source(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fetch(self: Ec2TaskSource, plan: object = None) -> Snapshot:
-        return Snapshot((hostile_task(),), frozenset({EAST}))
+    def fetch(self: Ec2TaskSource, plan: object = None, on_page: object = None) -> Snapshot:
+        return Snapshot((TargetPoll(EAST, (hostile_task(),)),))
 
     monkeypatch.setattr(Ec2TaskSource, "fetch", fetch)
 
@@ -242,11 +250,17 @@ def test_hostile_text_in_list_output_is_literal(
 ) -> None:
     assert main(["list", "--region", "us-east-1", "-o", output]) == 0
     out = capsys.readouterr().out
-    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
     if output == "json":
+        # Exactly the API's string once parsed, yet nothing a terminal would act on.
+        assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
         reason = json.loads(out)["StoreImageTaskResults"][0]["StoreTaskFailureReason"]
-        assert reason == SHOWN
+        assert reason == HOSTILE
+    elif output == "csv":
+        (row,) = list(csv.DictReader(io.StringIO(out)))
+        assert row["StoreTaskFailureReason"] == HOSTILE
+        assert row["Bucket"] == "b\x1b[2Jx"
     else:
+        assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
         assert SHOWN in out
 
 
@@ -276,13 +290,16 @@ def test_hostile_text_in_list_output_is_literal(
         ),
     )
 )
-def test_the_task_parser_takes_anything_and_leaves_no_control_characters(
+def test_the_task_parser_takes_anything_keeps_strings_and_shows_no_control_characters(
     item: dict[str, object],
 ) -> None:
     parsed = parse_task(item, EAST)
+    if isinstance(item.get("StoreTaskFailureReason"), str):
+        assert parsed.failure_reason == item["StoreTaskFailureReason"]
+    hidden = {"Cc", "Cf", "Zl", "Zp", "Cs"}
     for text in (parsed.ami_id, parsed.bucket, parsed.object_key, parsed.state):
-        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
-    assert parsed.progress is None or 0 <= parsed.progress <= 100
+        assert not any(unicodedata.category(ch) in hidden for ch in render.safe(text))
+    assert parsed.percent is None or 0 <= parsed.percent <= 100
 
 
 # Long runs --------------------------------------------------------------------------
@@ -302,7 +319,7 @@ def churn(hours: int, per_poll_minutes: float = 0.25) -> Iterator[tuple[Any, Sna
                 tasks.append(task(ami(n), int(minute) % 100, started=started))
             else:
                 tasks.append(task(ami(n), 100, "Completed", started=started))
-        yield at(minute), Snapshot(tuple(tasks), frozenset({EAST}))
+        yield at(minute), Snapshot((TargetPoll(EAST, tuple(tasks)),))
 
 
 def test_24_hours_of_polling_keeps_memory_bounded() -> None:
@@ -312,7 +329,7 @@ def test_24_hours_of_polling_keeps_memory_bounded() -> None:
     try:
         for i, (now, snapshot) in enumerate(churn(24, per_poll_minutes=1.0)):
             state, _ = reduce(state, snapshot, now)
-            visible(state, now=now)
+            visible(state)
             if i % 60 == 0:  # hourly
                 curve.append(tracemalloc.get_traced_memory()[0])
     finally:
@@ -352,7 +369,12 @@ def test_failed_calls_are_logged_with_their_request_id(
         code = main(["list", "--endpoint-url", server.url, "--region", "us-east-1"])
     assert code == 4
     text = (logs.log_dir() / logs.LOG_NAME).read_text()
-    assert re.search(r"permission \(code=UnauthorizedOperation request_id=[0-9a-f-]{36}\)", text)
+    # The message too, not just the kind (issue 10 #10: no more "network (code=None ...)").
+    assert re.search(
+        r"permission: Not permitted \(us-east-1\): the identity needs "
+        r"ec2:DescribeStoreImageTasks.*\(code=UnauthorizedOperation request_id=[0-9a-f-]{36}\)",
+        text,
+    )
     assert DEMO_CREDENTIALS[1] not in text
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from textual.widgets import Static
 
-from amimon.model import PollFailure, Snapshot, StoreTask
+from amimon.model import ErrorKind, PollFailure, Snapshot, StoreTask
 from amimon.tui.app import AmimonApp, HelpScreen
 from amimon.tui.table import TaskTable
 from tests.factories import EAST, T0, at, failed_poll, snap, task
@@ -22,7 +22,7 @@ class FakeSource:
         self.snapshots = list(snapshots)
         self.fetches = 0
 
-    def fetch(self, plan: object = None) -> Snapshot:
+    def fetch(self, plan: object = None, on_page: object = None) -> Snapshot:
         self.fetches += 1
         if len(self.snapshots) > 1:
             return self.snapshots.pop(0)
@@ -176,8 +176,7 @@ async def test_a_failed_poll_keeps_the_data_and_shows_a_banner_until_recovery() 
     clock = Clock()
     expired = Snapshot(
         (),
-        frozenset(),
-        (PollFailure("credentials", "Credentials expired: run `aws sso login`", EAST),),
+        (PollFailure(ErrorKind.CREDENTIALS, "Credentials expired: run `aws sso login`", EAST),),
     )
     app, _ = make(three(), expired, three(), clock=clock)
     async with app.run_test(size=(160, 45)) as pilot:

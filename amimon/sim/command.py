@@ -12,7 +12,7 @@ from amimon.sim.scenario import DEFAULT_REGION, ScenarioError, default_scenario,
 from amimon.sim.server import DEMO_CREDENTIALS, SimServer
 
 if TYPE_CHECKING:
-    from amimon.cli import Context
+    from amimon.context import Context
 
 
 def run(args: argparse.Namespace, context: Context) -> int:

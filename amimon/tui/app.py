@@ -20,9 +20,10 @@ from textual.suggester import Suggester
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, RichLog, Select, Static
 
+from amimon import render
 from amimon.model import (
-    FULL_POLL,
     KNOWN_STATES,
+    ErrorKind,
     PollFailure,
     PollPlan,
     Snapshot,
@@ -39,13 +40,13 @@ from amimon.reducer import (
     reduce,
 )
 from amimon.render import Palette
-from amimon.schedule import next_delay, plan_poll
+from amimon.schedule import next_delay, planner
 from amimon.tui import text
 from amimon.tui.table import HIGHLIGHT_FOR, TaskTable, choose_layout
 from amimon.view import Sort, SortColumn, TaskFilter, describe_shown, visible
 
 if TYPE_CHECKING:
-    from amimon.cli import Context
+    from amimon.context import Context
 
 DEMO_INTERVAL = 2.0
 FULL_REFRESH_TICKS = 30
@@ -53,11 +54,11 @@ EVENT_LOG_LINES = 500
 
 
 class TaskSource(Protocol):
-    def fetch(self, plan: PollPlan = FULL_POLL) -> Snapshot: ...
-
-
-def always_full(state: MonitorState) -> PollPlan:
-    return FULL_POLL
+    def fetch(
+        self,
+        plan: Callable[[Target], PollPlan] = ...,
+        on_page: Callable[[Snapshot], None] | None = None,
+    ) -> Snapshot: ...
 
 
 def utc_now() -> datetime:
@@ -149,7 +150,6 @@ class AmimonApp(App[int]):
         bell: bool = True,
         theme: str = "textual-dark",
         auto_poll: bool = True,
-        plan: Callable[[MonitorState], PollPlan] = always_full,
     ) -> None:
         super().__init__()
         self.source = source
@@ -160,7 +160,6 @@ class AmimonApp(App[int]):
         self.ring_bell = bell
         self.theme = theme
         self.auto_poll = auto_poll
-        self.plan = plan
         self.state = MonitorState()
         self.task_filter = TaskFilter()
         self.sort_order = Sort()
@@ -271,16 +270,16 @@ class AmimonApp(App[int]):
         self.polling = True
         self.polls_started += 1
         self._next_poll_at = None
-        self._fetch(FULL_POLL if full else self.plan(self.state))
+        self._fetch(full)
         self._refresh_header()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
-    def _fetch(self, plan: PollPlan) -> None:
+    def _fetch(self, full: bool) -> None:
         try:
-            snapshot = self.source.fetch(plan)
+            snapshot = self.source.fetch(planner(self.state, full=full))
         except Exception as exc:  # the source should not raise; never let it kill the UI
-            failure = PollFailure("unknown", f"Unexpected error while polling: {exc}")
-            snapshot = Snapshot((), frozenset(), (failure,))
+            failure = PollFailure(ErrorKind.UNKNOWN, f"Unexpected error while polling: {exc}")
+            snapshot = Snapshot((), (failure,))
         # reduce() is pure and polls never overlap, so it can run here, off the event loop;
         # on_poll_done checks the state it started from is still current.
         base, now = self.state, self.clock()
@@ -338,9 +337,9 @@ class AmimonApp(App[int]):
             )
         for event in finished if len(finished) <= 3 else ():
             if isinstance(event, TaskFailed):
-                reason = event.reason.splitlines()[0] if event.reason else "no reason given"
+                reason = render.first_line(event.reason) or "no reason given"
                 self.notify(
-                    f"{event.task.task.ami_id}: {reason}",
+                    f"{render.safe(event.task.task.ami_id)}: {reason}",
                     title="Store task failed",
                     severity="error",
                     timeout=10,
@@ -348,7 +347,7 @@ class AmimonApp(App[int]):
                 )
             elif isinstance(event, TaskCompleted):
                 self.notify(
-                    f"{event.task.task.ami_id} → {event.task.task.s3_uri}",
+                    f"{render.safe(event.task.task.ami_id)} → {render.safe(event.task.task.s3_uri)}",
                     title="Store task completed",
                     markup=False,
                 )
@@ -371,7 +370,9 @@ class AmimonApp(App[int]):
         now = self.clock()
         self._refresh_header()
         self._refresh_banner(now)
-        self.last_writes = self.query_one(TaskTable).tick(now, self.palette, self.changed_at)
+        self.last_writes = self.query_one(TaskTable).tick(
+            now, self.palette, self.changed_at, self.state
+        )
         self._refresh_detail()
 
     # rendering
@@ -406,9 +407,9 @@ class AmimonApp(App[int]):
         now = self.clock()
         self._refresh_header()
         self._refresh_banner(now)
-        rows = visible(self.state, self.task_filter, self.sort_order, now)
+        rows = visible(self.state, self.task_filter, self.sort_order)
         table = self.query_one(TaskTable)
-        self.last_writes = table.show(rows, now, self.palette, self.changed_at)
+        self.last_writes = table.show(rows, now, self.palette, self.changed_at, self.state)
         total = sum(1 for t in self.state.tasks.values() if t.vanished_at is None)
         self._put(
             self.query_one("#filter-status", Static),
@@ -432,7 +433,7 @@ class AmimonApp(App[int]):
         if message is not None:
             self._put(banner, message)
             kinds = {f.failure.kind for f in self.state.failures.values()}
-            banner.set_class(kinds == {"throttled"}, "-warning")
+            banner.set_class(kinds == {ErrorKind.THROTTLED}, "-warning")
 
     def _sort_words(self) -> str:
         arrow = "↓" if self.sort_order.descending else "↑"
@@ -450,7 +451,7 @@ class AmimonApp(App[int]):
         tracked = self.state.tasks.get(key) if key else None
         self._put(
             self.query_one("#detail-body", Static),
-            text.detail(tracked, self.clock(), self.palette),
+            text.detail(tracked, self.clock(), self.palette, self.state),
         )
 
     def _put(self, widget: Static, content: Text) -> None:
@@ -593,7 +594,7 @@ class AmimonApp(App[int]):
 
     def action_copy_ami(self) -> None:
         key = self.selected_task()
-        self._copy("AMI id", key.ami_id if key else "")
+        self._copy("AMI id", (key.ami_id or "") if key else "")
 
     def action_copy_uri(self) -> None:
         key = self.selected_task()
@@ -621,11 +622,6 @@ def run(args: argparse.Namespace, context: Context) -> int:
     if context.demo is not None and getattr(args, "interval", None) is None:
         interval = DEMO_INTERVAL
     source = context.source()
-    query = source.query
-
-    def plan(state: MonitorState) -> PollPlan:
-        return plan_poll(state, image_ids=bool(query.image_ids), states=query.states)
-
     app = AmimonApp(
         source,
         context.targets,
@@ -633,16 +629,15 @@ def run(args: argparse.Namespace, context: Context) -> int:
         demo=context.demo is not None,
         bell=context.config.bell,
         theme="textual-dark",
-        plan=plan,
     )
     if context.config.theme not in app.available_themes:
         import sys
 
         known = ", ".join(sorted(app.available_themes))
-        print(
-            f"amimon: error: key 'theme': unknown theme {context.config.theme!r} (known: {known})",
-            file=sys.stderr,
+        error = context.config.error(
+            "theme", f"unknown theme {context.config.theme!r} (known: {known})"
         )
+        print(f"amimon: error: {error}", file=sys.stderr)
         return 2
     app.theme = context.config.theme
     try:

@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 
 from amimon import render
 from amimon.model import TaskKey, TaskState
-from amimon.reducer import TrackedTask, estimate
+from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Palette
 from amimon.view import SortColumn
 
@@ -72,17 +72,9 @@ def _clip(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _eta_cell(tracked: TrackedTask, now: datetime, palette: Palette) -> Text:
-    task = tracked.task
-    if task.state != TaskState.IN_PROGRESS or tracked.vanished_at is not None:
-        return Text("")
-    est = estimate(tracked, now)
-    if est.stalled:
-        return Text("stalled", style=palette.warning)
-    remaining = est.remaining(now)
-    if remaining is None:
-        return Text("…", style=palette.muted)
-    return Text(render.duration(remaining))
+def _eta_cell(tracked: TrackedTask, now: datetime, palette: Palette, state: MonitorState) -> Text:
+    est = render.row_estimate(tracked, state.seen_at(tracked.task.target))
+    return render.cell(render.Column.ETA, tracked, est, now, render.RowContext(now, palette))
 
 
 def cells(
@@ -90,6 +82,7 @@ def cells(
     now: datetime,
     layout: Layout,
     palette: Palette,
+    state: MonitorState,
     highlight: bool = False,
 ) -> dict[str, Text]:
     """The table cells of one task. API text goes in as plain Text, never markup."""
@@ -99,14 +92,14 @@ def cells(
     out: dict[str, Text] = {}
     if layout.region:
         out["region"] = Text(task.target.region or "-")
-    out["ami"] = Text(_clip(task.ami_id, ami_limit))
-    out["bucket"] = Text(_clip(task.bucket, bucket_limit))
+    out["ami"] = Text(_clip(render.safe(task.ami_id), ami_limit))
+    out["bucket"] = Text(_clip(render.safe(task.bucket), bucket_limit))
     out["state"] = render.state_text(task.state, palette, vanished=gone)
     out["progress"] = render.progress_text(task.progress, task.state, palette, bar_width)
-    out["eta"] = _eta_cell(tracked, now, palette)
+    out["eta"] = _eta_cell(tracked, now, palette, state)
     out["started"] = Text(render.duration(now - task.start_time) if task.start_time else "-")
     if layout.key:
-        out["key"] = Text(_clip(task.object_key, 40), style=palette.muted)
+        out["key"] = Text(_clip(render.safe(task.object_key), 40), style=palette.muted)
     if gone:
         for text in out.values():
             text.stylize(palette.muted)
@@ -160,6 +153,7 @@ class TaskTable(DataTable[Text]):
         now: datetime,
         palette: Palette,
         changed_at: dict[TaskKey, datetime],
+        state: MonitorState,
     ) -> int:
         """Make the table show ``rows`` in this order; returns how many cells were written."""
         assert self.layout_ is not None
@@ -194,7 +188,7 @@ class TaskTable(DataTable[Text]):
             ):
                 continue
             self._stamps[rid] = stamp
-            writes += self._write_row(rid, tracked, now, palette, fresh)
+            writes += self._write_row(rid, tracked, now, palette, fresh, state)
         self._live = live
         for rid in [r for r in self._shown if r not in keep]:
             self.remove_row(rid)
@@ -213,11 +207,17 @@ class TaskTable(DataTable[Text]):
         return writes
 
     def _write_row(
-        self, rid: str, tracked: TrackedTask, now: datetime, palette: Palette, fresh: bool
+        self,
+        rid: str,
+        tracked: TrackedTask,
+        now: datetime,
+        palette: Palette,
+        fresh: bool,
+        state: MonitorState,
     ) -> int:
         """Add the row, or rewrite the cells of it that changed; returns cells written."""
         assert self.layout_ is not None
-        new = cells(tracked, now, self.layout_, palette, highlight=fresh)
+        new = cells(tracked, now, self.layout_, palette, state, highlight=fresh)
         signature = {k: f"{v.plain}\x00{v.style}\x00{v.spans}" for k, v in new.items()}
         old = self._shown.get(rid)
         writes = 0
@@ -232,7 +232,13 @@ class TaskTable(DataTable[Text]):
         self._shown[rid] = signature
         return writes
 
-    def tick(self, now: datetime, palette: Palette, changed_at: dict[TaskKey, datetime]) -> int:
+    def tick(
+        self,
+        now: datetime,
+        palette: Palette,
+        changed_at: dict[TaskKey, datetime],
+        state: MonitorState,
+    ) -> int:
         """The once-a-second update between polls: only rows whose cells move with time
         (running tasks' ETAs, fading highlights). Ages of the rest wait for ``show``."""
         writes = 0
@@ -240,7 +246,7 @@ class TaskTable(DataTable[Text]):
             if rid in self._shown:
                 seen = changed_at.get(tracked.key)
                 fresh = seen is not None and now - seen < HIGHLIGHT_FOR
-                writes += self._write_row(rid, tracked, now, palette, fresh)
+                writes += self._write_row(rid, tracked, now, palette, fresh, state)
         return writes
 
     def _current_order(self) -> list[str]:

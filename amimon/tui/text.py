@@ -23,7 +23,6 @@ from amimon.reducer import (
     TaskStateChanged,
     TaskVanished,
     TrackedTask,
-    estimate,
 )
 from amimon.render import Palette
 from amimon.view import counts, describe_counts, targets_label
@@ -84,7 +83,7 @@ def banner(state: MonitorState, now: datetime, retry_in: float | None) -> Text |
             text.append("\n")
         where = f"{target.label}: " if target is not None else ""
         text.append(f"✗ {where}", style="bold")
-        text.append(failure.failure.message)
+        text.append(render.safe(failure.failure.message))
         if failure.count > 1:
             text.append(f" (failed {failure.count} polls in a row)")
     text.append("\n")
@@ -100,14 +99,16 @@ def banner(state: MonitorState, now: datetime, retry_in: float | None) -> Text |
     return text
 
 
-def detail(tracked: TrackedTask | None, now: datetime, palette: Palette) -> Text:
+def detail(
+    tracked: TrackedTask | None, now: datetime, palette: Palette, state: MonitorState
+) -> Text:
     """Every field of the selected task; the failure reason in full, as plain text."""
     if tracked is None:
         return Text("No task selected.", style=palette.muted)
     task = tracked.task
-    est = estimate(tracked, now)
+    est = render.row_estimate(tracked, state.seen_at(task.target))
     text = Text()
-    text.append(task.ami_id or "(no AMI id)", style="bold")
+    text.append(render.safe(task.ami_id) or "(no AMI id)", style="bold")
     # State and bar on their own line: beside a 21-character AMI id they wrap in the panel.
     text.append("\n")
     text.append_text(
@@ -119,7 +120,7 @@ def detail(tracked: TrackedTask | None, now: datetime, palette: Palette) -> Text
     if task.state == TaskState.FAILED or task.failure_reason:
         # The reason first: it is why anyone selects a failed task.
         text.append("Failure reason\n", style=f"bold {palette.failed}")
-        text.append(task.failure_reason or "(AWS gave no reason)")
+        text.append(render.safe(task.failure_reason, multiline=True) or "(AWS gave no reason)")
         text.append("\n")
 
     def field(label: str, value: str | Text) -> None:
@@ -130,7 +131,7 @@ def detail(tracked: TrackedTask | None, now: datetime, palette: Palette) -> Text
             text.append(value)
         text.append("\n")
 
-    field("Object", task.s3_uri or "-")
+    field("Object", render.safe(task.s3_uri) or "-")
     field("Region", task.target.region or "default")
     if task.target.profile:
         field("Profile", task.target.profile)
@@ -143,7 +144,8 @@ def detail(tracked: TrackedTask | None, now: datetime, palette: Palette) -> Text
         if est.stalled:
             field("ETA", Text("stalled: no progress for a while", style=palette.warning))
         elif remaining is not None and est.eta_at is not None:
-            field("ETA", f"{render.duration(remaining)} (about {render.clock_time(est.eta_at)})")
+            about = "roughly" if est.approximate else "about"
+            field("ETA", f"{render.eta_words(est, now)} ({about} {render.clock_time(est.eta_at)})")
         else:
             field("ETA", "not enough progress seen yet")
     if task.state == TaskState.COMPLETED:
@@ -168,27 +170,35 @@ def loaded_line(state: MonitorState, targets: Sequence[Target], at: datetime) ->
 def event_line(event: Event) -> Text | None:
     """One line for the event log, or None for events not worth a line."""
     stamp = Text(event.at.strftime("%H:%M:%S") + "  ", style="dim")
-    if isinstance(event, TaskAppeared):
-        if event.initial:
-            return None
-        body = Text(f"{event.task.task.ami_id} appeared → {event.task.task.bucket}")
-    elif isinstance(event, TaskCompleted):
-        body = Text(f"{event.task.task.ami_id} Completed → {event.task.task.s3_uri}")
-    elif isinstance(event, TaskFailed):
-        reason = event.reason.splitlines()[0] if event.reason else "no reason given"
-        body = Text(f"{event.task.task.ami_id} Failed: {reason}")
-    elif isinstance(event, TaskVanished):
-        body = Text(f"{event.task.task.ami_id} no longer returned (left the 31-day window?)")
-    elif isinstance(event, TaskStateChanged):
-        body = Text(f"{event.task.task.ami_id} {event.old} → {event.new}")
-    elif isinstance(event, PollFailed):
-        body = Text(f"Poll failed ({event.failure.kind}): {event.failure.message}")
+    if isinstance(event, PollFailed):
+        body = Text(f"Poll failed ({event.failure.kind}): {render.safe(event.failure.message)}")
     elif isinstance(event, PollRecovered):
         where = f" for {event.target.label}" if event.target else ""
         body = Text(f"Polling recovered{where}")
     else:
-        return None
+        line = _task_event_words(event)
+        if line is None:
+            return None
+        body = Text(line)
     return stamp + body
+
+
+def _task_event_words(event: Event) -> str | None:
+    if isinstance(event, PollFailed | PollRecovered):
+        return None
+    task = event.task.task
+    ami = render.safe(task.ami_id)
+    if isinstance(event, TaskAppeared):
+        return None if event.initial else f"{ami} appeared → {render.safe(task.bucket)}"
+    if isinstance(event, TaskCompleted):
+        return f"{ami} Completed → {render.safe(task.s3_uri)}"
+    if isinstance(event, TaskFailed):
+        return f"{ami} Failed: {render.first_line(event.reason) or 'no reason given'}"
+    if isinstance(event, TaskVanished):
+        return f"{ami} no longer returned (left the 31-day window?)"
+    if isinstance(event, TaskStateChanged):
+        return f"{ami} {render.state_word(event.old)} → {render.state_word(event.new)}"
+    return None
 
 
 def empty_message(state: MonitorState, targets: Sequence[Target], filtered: str | None) -> Text:

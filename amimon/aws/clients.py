@@ -1,0 +1,139 @@
+"""boto3 sessions and EC2 clients, created lazily in worker threads and reused.
+
+Importing boto3 and building an EC2 client cost hundreds of milliseconds: that never
+happens on the UI thread or before the first frame.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from amimon.aws.errors import classify
+from amimon.model import Target
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_ec2 import EC2Client
+
+
+@dataclass(frozen=True)
+class StaticCredentials:
+    """Credentials given to one client only (the demo's dummy keys); never from the user."""
+
+    access_key: str
+    secret_key: str
+
+
+def parse_timestamp(value: Any) -> Any:
+    """ISO 8601 via ``datetime.fromisoformat`` (several times faster than botocore's
+    dateutil-based default); anything else falls back to botocore's parser."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        from botocore.utils import parse_timestamp as slow
+
+        return slow(value)
+
+
+def tune(session: Any) -> Any:
+    """Make clients of this botocore session parse responses faster."""
+    factory = session.get_component("response_parser_factory")
+    factory.set_parser_defaults(timestamp_parser=parse_timestamp)
+    return session
+
+
+def isolated_botocore_session() -> Any:
+    """A botocore session that reads none of the user's AWS profiles, files or variables
+    that could pick a profile: the demo must work (and touch nothing) whatever they say."""
+    from botocore.session import Session
+
+    return Session(
+        session_vars={
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+    )
+
+
+class Clients:
+    """One boto3 Session per profile and one EC2 client per target, created on first use.
+
+    Thread-safe. botocore's own retries are off: amimon retries each page itself, so every
+    request is seen, paced and counted.
+    """
+
+    def __init__(
+        self,
+        credentials: StaticCredentials | None = None,
+        *,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+    ) -> None:
+        self._credentials = credentials
+        self._timeouts = (connect_timeout, read_timeout)
+        self._lock = threading.Lock()
+        self._sessions: dict[str | None, boto3.Session] = {}
+        self._clients: dict[Target, tuple[Target, EC2Client]] = {}
+
+    def _session(self, profile: str | None) -> boto3.Session:
+        session = self._sessions.get(profile)
+        if session is None:
+            import boto3
+
+            if self._credentials is not None:
+                session = boto3.Session(botocore_session=tune(isolated_botocore_session()))
+            else:
+                from botocore.session import Session
+
+                session = boto3.Session(botocore_session=tune(Session()), profile_name=profile)
+            self._sessions[profile] = session
+        return session
+
+    def get(self, target: Target) -> tuple[Target, EC2Client]:
+        """The resolved target (region filled in) and its EC2 client; raises ``AwsError``."""
+        with self._lock:
+            cached = self._clients.get(target)
+            if cached is not None:
+                return cached
+            try:
+                from botocore.config import Config
+
+                session = self._session(target.profile)
+                region = target.region or session.region_name
+                if not region:
+                    from botocore.exceptions import NoRegionError
+
+                    raise NoRegionError()
+                config = Config(
+                    retries={"mode": "standard", "total_max_attempts": 1},
+                    connect_timeout=self._timeouts[0],
+                    read_timeout=self._timeouts[1],
+                    user_agent_extra="amimon",
+                )
+                kwargs: dict[str, Any] = {}
+                if self._credentials is not None:
+                    kwargs["aws_access_key_id"] = self._credentials.access_key
+                    kwargs["aws_secret_access_key"] = self._credentials.secret_key
+                client = session.client(
+                    "ec2",
+                    region_name=region,
+                    endpoint_url=target.endpoint_url,
+                    config=config,
+                    **kwargs,
+                )
+            except Exception as exc:
+                raise classify(exc, target) from exc
+            resolved = Target(target.profile, region, target.endpoint_url)
+            self._clients[target] = (resolved, client)
+            return resolved, client
+
+    def put(self, target: Target, client: EC2Client) -> None:
+        """Use ``client`` for ``target`` (tests use a stubbed client; embedders their own)."""
+        with self._lock:
+            self._clients[target] = (target, client)

@@ -1,0 +1,1 @@
+"""The commands: ``watch`` (the monitor), ``list``, ``wait`` and ``check``; one module each."""

@@ -1,0 +1,128 @@
+"""The composition root: merged settings, the targets to watch, exit codes, the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+from amimon.config import Config, ConfigError
+from amimon.model import Target
+
+if TYPE_CHECKING:
+    from amimon.aws import Ec2TaskSource, Query, StaticCredentials
+    from amimon.aws.paging import Waiter
+    from amimon.sim import SimServer
+
+
+class Exit(IntEnum):
+    """amimon's exit codes, one place for all commands."""
+
+    OK = 0
+    TASK_FAILED = 1
+    USAGE = 2
+    TIMEOUT = 3
+    AWS = 4
+    INTERRUPTED = 130
+    HANGUP = 129
+    TERMINATED = 143
+
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    success
+  1    a task failed (wait)
+  2    usage or config error
+  3    timeout (wait)
+  4    AWS access or network error
+  130  interrupted (Ctrl+C); 129 and 143 on SIGHUP and SIGTERM
+"""
+
+DEMO_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every command gets: the merged config, the targets, and in demo mode the
+    simulator it runs against (with dummy credentials for that client only)."""
+
+    config: Config
+    targets: tuple[Target, ...]
+    demo: SimServer | None = None
+
+    @property
+    def credentials(self) -> StaticCredentials | None:
+        if self.demo is None:
+            return None
+        from amimon.aws import StaticCredentials
+        from amimon.sim import DEMO_CREDENTIALS
+
+        return StaticCredentials(*DEMO_CREDENTIALS)
+
+    @property
+    def several_profiles(self) -> bool:
+        return len({t.profile for t in self.targets}) > 1
+
+    @property
+    def several_regions(self) -> bool:
+        return len({t.region for t in self.targets}) > 1
+
+    def source(self, query: Query | None = None, *, waiter: Waiter | None = None) -> Ec2TaskSource:
+        """A task source for the targets; by default it watches the configured image ids
+        and sends no filters (the view applies them)."""
+        from amimon.aws import Ec2TaskSource, Query
+
+        if query is None:
+            query = Query(image_ids=self.config.image_ids)
+        return Ec2TaskSource(self.targets, query, credentials=self.credentials, waiter=waiter)
+
+    def close(self) -> None:
+        if self.demo is not None:
+            self.demo.stop()
+
+
+def resolve_targets(config: Config, env: Mapping[str, str]) -> tuple[Target, ...]:
+    """Every profile with every region, each profile checked and each region resolved as the AWS CLI
+    would (flags, AWS_REGION, AWS_DEFAULT_REGION, the profile's config); raises
+    ``ConfigError`` for an unknown profile or when no region can be found."""
+    from amimon.aws.profiles import AwsFiles
+
+    files = AwsFiles(env)
+    profiles: Sequence[str | None] = config.profiles or (env.get("AWS_PROFILE") or None,)
+    targets: list[Target] = []
+    for profile in profiles:
+        if profile is not None and not files.has_profile(profile):
+            known = ", ".join(sorted(files.profiles())) or "none"
+            raise ConfigError(
+                f"AWS profile {profile!r} is not in {files.config_path} or "
+                f"{files.credentials_path} (profiles found: {known})",
+                key="profile",
+            )
+        regions: Sequence[str | None] = config.regions or (files.region(profile),)
+        for region in regions:
+            if region is None:
+                who = f"profile {profile!r}" if profile else "the default profile"
+                raise ConfigError(
+                    f"no AWS region for {who}: pass --region, set AWS_REGION, or set "
+                    f"region in {files.config_path}",
+                    key="regions",
+                )
+            targets.append(Target(profile, region, config.endpoint_url))
+    return tuple(dict.fromkeys(targets))
+
+
+def make_context(config: Config, env: Mapping[str, str], *, demo: bool = False) -> Context:
+    """Work out the targets and start the demo simulator if asked."""
+    if not demo:
+        return Context(config=config, targets=resolve_targets(config, env))
+    from amimon.sim import SimServer
+
+    server = SimServer().start()
+    # The demo never looks at the user's profiles or credentials.
+    config = replace(
+        config.with_overrides(endpoint_url=server.url, regions=config.regions or (DEMO_REGION,)),
+        profiles=(),
+    )
+    targets = tuple(Target(None, r, server.url) for r in config.regions)
+    return Context(config=config, targets=targets, demo=server)
