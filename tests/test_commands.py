@@ -14,7 +14,7 @@ from amimon.cli import main
 from amimon.commands import wait as wait_command
 from amimon.sim import DEMO_CREDENTIALS, FrozenClock, Scenario, SimServer, TaskSpec
 from tests.factories import T0
-from tests.simulator import ami, clock, many, running
+from tests.simulator import ami, client, clock, many, running
 
 RUNNING = TaskSpec(ami(1), "archive", -timedelta(minutes=5), timedelta(minutes=10))
 FAILING = TaskSpec(
@@ -373,3 +373,55 @@ def patch_wait_clock(server: SimServer, monkeypatch: pytest.MonkeyPatch) -> list
         wait_command, "WAIT_CLOCK", wait_command.WaitClock(sleep, monotonic, frozen.now)
     )
     return slept
+
+
+def test_list_says_how_many_tasks_a_server_side_filter_hid(
+    sim: SimServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "list", "--state", "Failed", "--bucket", "archive") == 0
+    out = capsys.readouterr().out
+    assert "No Failed tasks in bucket archive for us-east-1" in out
+    assert "a filter hid 3 in the last 31 days" in out
+    assert "No store tasks in the last 31 days" not in out
+
+
+def test_list_with_image_ids_filters_client_side_and_counts_what_it_hid(
+    sim: SimServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert amimon(sim, "list", "--image-ids", f"{ami(1)},{ami(3)}", "--state", "Completed") == 0
+    out = capsys.readouterr().out
+    assert ami(3) in out and ami(1) not in out
+    assert "a filter hid 1" in out
+
+
+def test_list_json_is_the_aws_cli_document_for_any_item(
+    creds: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Compared with what boto3 itself parsed from the same response (the AWS CLI prints
+    that, with timestamps as sent): empty strings and odd characters included."""
+    odd = TaskSpec(
+        ami(4),
+        "b",
+        -timedelta(minutes=5),
+        timedelta(minutes=10),
+        fail_at=1,
+        reason="\x7fDEL \u202ebidi\u202c CR\r LF\n and \u00e2\u0080\u009cquotes\u00e2\u0080\u009d",
+    )
+    with running(Scenario((odd, DONE))) as server:
+        raw = client(server).describe_store_image_tasks()["StoreImageTaskResults"]
+        assert amimon(server, "list", "-o", "json") == 0
+    items = json.loads(capsys.readouterr().out)["StoreImageTaskResults"]
+    for item in raw:
+        item["TaskStartTime"] = item["TaskStartTime"].strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert items == raw
+
+
+def test_check_never_promises_a_retry_it_does_not_make(
+    sim: SimServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.inject("throttle", times=1)
+    assert amimon(sim, "check") == 4
+    out = capsys.readouterr().out
+    assert "throttled (permission unknown; try again)" in out
+    assert "retrying" not in out and "backing off" not in out
+    assert sim.requests["DescribeStoreImageTasks"] == 1
