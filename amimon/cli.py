@@ -14,6 +14,7 @@ from amimon.config import (
     Config,
     ConfigError,
     check_bucket,
+    check_command,
     check_endpoint,
     check_interval,
     check_log_level,
@@ -127,6 +128,14 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
         help="config file (default: AMIMON_CONFIG or the platform config dir)",
     )
     group.add_argument(
+        "--on-event",
+        type=_flag(check_command, "on-event"),
+        default=default,
+        metavar="COMMAND",
+        help="run COMMAND (split into words, never given to a shell) for each task that "
+        "completes, fails or stalls; the task arrives in AMIMON_* environment variables",
+    )
+    group.add_argument(
         "--log-level",
         type=_flag(check_log_level, "log-level"),
         default=default,
@@ -181,6 +190,12 @@ def _configure_list(parser: argparse.ArgumentParser) -> None:
         choices=("table", "json", "csv"),
         default="table",
         help="table (default), json (the AWS CLI's document) or csv",
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="add the AMI's Name and SizeGiB (snapshot GiB, from ec2:DescribeImages) to "
+        "the table or CSV; -o json stays the AWS CLI's document",
     )
 
 
@@ -283,6 +298,7 @@ def context_from(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
         states=getattr(args, "states", None),
         interval=getattr(args, "interval", None),
         log_level=getattr(args, "log_level", None),
+        on_event=getattr(args, "on_event", None),
     )
     return make_context(config, env, demo=bool(getattr(args, "demo", False)))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -75,6 +76,9 @@ class Config:
     theme: str = "textual-dark"
     bell: bool = True
     log_level: str = "WARNING"
+    store_quota_gb: int = 1200
+    on_event: tuple[str, ...] = ()
+    on_event_timeout: float = 30.0
     # Where each key was set (file and line), so a value found wrong later (a theme the
     # monitor does not know) is still reported against its line.
     origins: Mapping[str, tuple[Path, int | None]] = field(
@@ -85,7 +89,7 @@ class Config:
         """A copy with every override that is not None (or an empty sequence) applied.
         Sequences are de-duplicated, keeping their order."""
         given = {k: v for k, v in overrides.items() if v is not None and v != () and v != []}
-        for name in ("profiles", "regions", "image_ids", "buckets", "states"):
+        for name in ("profiles", "regions", "image_ids", "buckets", "states", "on_event"):
             if name in given:
                 given[name] = tuple(dict.fromkeys(given[name]))
         origins = {k: v for k, v in self.origins.items() if k not in given}
@@ -178,6 +182,45 @@ def _boolean(value: object) -> object:
     return value
 
 
+def check_quota(value: object) -> int:
+    """The account's limit on snapshot data in in-progress store tasks, in GB."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"must be a whole number of GB greater than 0, got {value!r}")
+    return value
+
+
+def check_command(value: object) -> tuple[str, ...]:
+    """A command as an argument list (never run through a shell); a string is split the
+    way a shell would split it, but no shell ever sees it."""
+    if isinstance(value, str):
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split {value!r} into words: {exc}") from None
+    elif isinstance(value, list) and all(isinstance(w, str) for w in value):
+        words = list(value)
+    else:
+        raise ValueError(
+            f"must be a list of strings (the command and its arguments), got {value!r}"
+        )
+    if isinstance(value, list) and not words:
+        return ()  # the file's way of saying: no command
+    if not words or not words[0].strip():
+        raise ValueError("must name a command")
+    return tuple(words)
+
+
+def check_timeout(value: object) -> float:
+    """Seconds, as a number or a duration like ``"30s"``; more than 0, at most an hour."""
+    if isinstance(value, str):
+        value = parse_duration(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"must be a number of seconds, got {value!r}")
+    if not 0 < value <= 3600:
+        raise ValueError(f"must be more than 0 and at most 3600 seconds, got {value!r}")
+    return float(value)
+
+
 def _state(value: str) -> str:
     return normalize_state(value)
 
@@ -193,6 +236,9 @@ _CONVERTERS: Mapping[str, Callable[[object], object]] = {
     "theme": _string(_nonempty),
     "bell": _boolean,
     "log_level": _string(check_log_level),
+    "store_quota_gb": check_quota,
+    "on_event": check_command,
+    "on_event_timeout": check_timeout,
 }
 assert set(_CONVERTERS) == {f.name for f in fields(Config)} - {"origins"}
 # Accepted spellings of a key: one profile is written ``profile = "prod"``.

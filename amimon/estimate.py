@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from amimon.model import TaskState
-from amimon.reducer import DEFAULT_SETTINGS, Settings, TrackedTask
+from amimon.model import DEFAULT_SETTINGS, Settings, TaskState, TrackedTask
 
 # An estimate resting on fewer percentage points than this is marked approximate: one
 # point of rounding is then more than a fifth of what was measured.

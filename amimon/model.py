@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -194,6 +194,113 @@ def parse_task(item: Mapping[str, object], target: Target) -> StoreTask:
         state=_text(item.get("StoreTaskState")),
         failure_reason=_text(item.get("StoreTaskFailureReason")),
     )
+
+
+# What amimon learns over time ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tuning for the estimates and for how long things are remembered."""
+
+    # Whole-percent steps seen every 15 s need minutes of history to give a steady rate.
+    rate_window: timedelta = timedelta(minutes=10)
+    # An estimate from less than this much history is noise, not a rate.
+    min_span: timedelta = timedelta(seconds=60)
+    max_samples: int = 32
+    # A task is stalled when it has not moved for this long and for 3x its usual step time.
+    stall_after: timedelta = timedelta(minutes=15)
+    # A vanished task is shown for this long, then dropped.
+    forget_after: timedelta = timedelta(hours=1)
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Progress seen at a poll. ``edge`` means the value had just changed, so ``at`` is
+    within one poll of when the task really reached it; only edges anchor a rate."""
+
+    at: datetime
+    progress: int
+    edge: bool
+
+
+@dataclass(frozen=True)
+class TrackedTask:
+    """A task as amimon knows it: the last report plus what amimon saw over time."""
+
+    task: StoreTask
+    first_seen: datetime
+    last_change: datetime
+    samples: tuple[Sample, ...] = ()
+    # The API has no completion time: this is the poll at which Completed was first seen,
+    # None when the task was already Completed when amimon first saw it.
+    completed_seen_at: datetime | None = None
+    # The last poll that still saw the previous state, when a state change was observed:
+    # with ``last_change`` it bounds when the change really happened.
+    before_change: datetime | None = None
+    vanished_at: datetime | None = None
+    # The poll at which the task was first seen stalled (reported once), None while moving.
+    stalled_at: datetime | None = None
+
+    @property
+    def key(self) -> TaskKey:
+        return self.task.key
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What DescribeImages says of an AMI, strings as received. ``found`` is False when
+    the AMI no longer exists (usually deregistered after it was archived: the point of
+    storing it); then every other field is None."""
+
+    target: Target
+    ami_id: str
+    found: bool = True
+    name: str | None = None
+    description: str | None = None
+    architecture: str | None = None
+    owner_id: str | None = None
+    # Sum of the EBS volume sizes of its block device mappings: GiB of snapshot data,
+    # not the size of the (compressed) object in S3.
+    size_gib: int | None = None
+
+
+def _volume_size(mapping: object) -> int | None:
+    if not isinstance(mapping, Mapping):
+        return None
+    ebs = mapping.get("Ebs")
+    if not isinstance(ebs, Mapping):
+        return None
+    size = ebs.get("VolumeSize")
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def parse_image(item: Mapping[str, object], target: Target) -> ImageInfo:
+    """Build an ImageInfo from one DescribeImages ``Images`` item; any field may be missing."""
+    mappings = item.get("BlockDeviceMappings")
+    sizes = [_volume_size(m) for m in mappings] if isinstance(mappings, list) else []
+    known = [s for s in sizes if s is not None]
+    return ImageInfo(
+        target=target,
+        ami_id=_text(item.get("ImageId")) or "",
+        name=_text(item.get("Name")),
+        description=_text(item.get("Description")),
+        architecture=_text(item.get("Architecture")),
+        owner_id=_text(item.get("OwnerId")),
+        size_gib=sum(known) if known else None,
+    )
+
+
+@dataclass(frozen=True)
+class ImageLookup:
+    """What one round of DescribeImages look-ups found: an ImageInfo per AMI asked for
+    (``found`` False for AMIs that no longer exist), a failure per target not answered."""
+
+    images: tuple[ImageInfo, ...] = ()
+    failures: tuple[PollFailure, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,67 +9,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from amimon.estimate import estimate
 from amimon.model import (
+    DEFAULT_SETTINGS,
     ErrorKind,
+    ImageInfo,
+    ImageLookup,
     PollFailure,
+    Sample,
+    Settings,
     Snapshot,
     StoreTask,
     Target,
     TargetPoll,
     TaskKey,
     TaskState,
+    TrackedTask,
 )
 
-
-@dataclass(frozen=True)
-class Settings:
-    """Tuning for the estimates and for how long things are remembered."""
-
-    # Whole-percent steps seen every 15 s need minutes of history to give a steady rate.
-    rate_window: timedelta = timedelta(minutes=10)
-    # An estimate from less than this much history is noise, not a rate.
-    min_span: timedelta = timedelta(seconds=60)
-    max_samples: int = 32
-    # A task is stalled when it has not moved for this long and for 3x its usual step time.
-    stall_after: timedelta = timedelta(minutes=15)
-    # A vanished task is shown for this long, then dropped.
-    forget_after: timedelta = timedelta(hours=1)
-
-
-DEFAULT_SETTINGS = Settings()
-
-
-@dataclass(frozen=True)
-class Sample:
-    """Progress seen at a poll. ``edge`` means the value had just changed, so ``at`` is
-    within one poll of when the task really reached it; only edges anchor a rate."""
-
-    at: datetime
-    progress: int
-    edge: bool
-
-
-@dataclass(frozen=True)
-class TrackedTask:
-    """A task as amimon knows it: the last report plus what amimon saw over time."""
-
-    task: StoreTask
-    first_seen: datetime
-    last_change: datetime
-    samples: tuple[Sample, ...] = ()
-    # The API has no completion time: this is the poll at which Completed was first seen,
-    # None when the task was already Completed when amimon first saw it.
-    completed_seen_at: datetime | None = None
-    # The last poll that still saw the previous state, when a state change was observed:
-    # with ``last_change`` it bounds when the change really happened.
-    before_change: datetime | None = None
-    vanished_at: datetime | None = None
-
-    @property
-    def key(self) -> TaskKey:
-        return self.task.key
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "Event",
+    "MonitorState",
+    "Sample",
+    "Settings",
+    "TrackedTask",
+    "add_images",
+    "images_wanted",
+    "reduce",
+]
 
 
 @dataclass(frozen=True)
@@ -97,6 +67,10 @@ class MonitorState:
     # full listing because a task left the scope unexplained (or none has answered yet).
     polls_since_full: Mapping[Target, int] = field(default_factory=dict)
     full_due: frozenset[Target] = frozenset()
+    # AMI details from DescribeImages, looked up once per (target, AMI); targets that may
+    # not call it (the permission is optional), with why.
+    images: Mapping[tuple[Target, str], ImageInfo] = field(default_factory=dict)
+    images_denied: Mapping[Target, PollFailure] = field(default_factory=dict)
 
     @property
     def covered(self) -> frozenset[Target]:
@@ -118,6 +92,15 @@ class MonitorState:
     def seen_at(self, target: Target) -> datetime | None:
         """When ``target``'s tasks were last confirmed."""
         return self.answered_at.get(target)
+
+    def image(self, task: StoreTask) -> ImageInfo | None:
+        """What DescribeImages said of the task's AMI, if it has been asked."""
+        if task.ami_id is None:
+            return None
+        return self.images.get((task.target, task.ami_id))
+
+    def image_of(self, tracked: TrackedTask) -> ImageInfo | None:
+        return self.image(tracked.task)
 
     def is_stale(self, target: Target) -> bool:
         """True while polls of ``target`` are failing (its data is the last good data)."""
@@ -176,6 +159,22 @@ class TaskStateChanged:
 
 
 @dataclass(frozen=True)
+class TaskStalled:
+    """A running task has not moved for the stall window: reported once, like an ending."""
+
+    task: TrackedTask
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ImagesUnavailable:
+    """AMI details cannot be looked up for a target (said once per target)."""
+
+    failure: PollFailure
+    at: datetime
+
+
+@dataclass(frozen=True)
 class TaskVanished:
     """A task no longer returned: usually it left the 31-day window."""
 
@@ -197,9 +196,15 @@ class PollRecovered:
 
 
 TaskEvent = (
-    TaskAppeared | TaskProgressed | TaskCompleted | TaskFailed | TaskStateChanged | TaskVanished
+    TaskAppeared
+    | TaskProgressed
+    | TaskCompleted
+    | TaskFailed
+    | TaskStateChanged
+    | TaskStalled
+    | TaskVanished
 )
-Event = TaskEvent | PollFailed | PollRecovered
+Event = TaskEvent | PollFailed | PollRecovered | ImagesUnavailable
 
 
 # Reducer -----------------------------------------------------------------------------
@@ -258,6 +263,7 @@ def _update(
         last_change=now if (progress_changed or state_changed) else old.last_change,
         before_change=seen_before if state_changed else old.before_change,
         vanished_at=None,
+        stalled_at=None if (progress_changed or state_changed) else old.stalled_at,
     )
     if progress_changed:
         events.append(TaskProgressed(tracked, now, prev.progress, task.progress))
@@ -323,6 +329,24 @@ def _fold_tasks(
     return seen
 
 
+def _fold_stalls(
+    tasks: dict[TaskKey, TrackedTask],
+    seen: set[TaskKey],
+    now: datetime,
+    settings: Settings,
+    events: list[Event],
+) -> None:
+    """Mark running tasks that have just become stalled; each is reported once."""
+    for key in seen:
+        tracked = tasks[key]
+        if tracked.task.state != TaskState.IN_PROGRESS or tracked.stalled_at is not None:
+            continue
+        if estimate(tracked, now, settings).stalled:
+            tracked = replace(tracked, stalled_at=now)
+            tasks[key] = tracked
+            events.append(TaskStalled(tracked, now))
+
+
 def _fold_absences(
     polls: Mapping[Target, TargetPoll],
     tasks: dict[TaskKey, TrackedTask],
@@ -376,6 +400,7 @@ def reduce(
         return replace(state, tasks=tasks), tuple(events)
 
     complete = {p.target: p for p in snapshot.polls if not p.partial}
+    _fold_stalls(tasks, seen, now, settings, events)
     unexplained = _fold_absences(complete, tasks, seen, now, settings, events)
     failures = _reduce_failures(state, snapshot, now, events)
     throttled = any(f.kind is ErrorKind.THROTTLED for f in snapshot.failures)
@@ -391,7 +416,8 @@ def reduce(
         else:
             since_full[target] = since_full.get(target, 0) + 1
     full_due |= unexplained
-    new_state = MonitorState(
+    new_state = replace(
+        state,
         tasks=tasks,
         polls=state.polls + 1,
         last_success=now if complete else state.last_success,
@@ -402,3 +428,35 @@ def reduce(
         full_due=frozenset(full_due),
     )
     return new_state, tuple(events)
+
+
+# AMI details -------------------------------------------------------------------------
+
+
+def images_wanted(state: MonitorState) -> dict[Target, list[str]]:
+    """The AMIs of known tasks not yet looked up, per target allowed to look them up."""
+    wanted: dict[Target, set[str]] = {}
+    for key in state.tasks:
+        target, ami = key.target, key.ami_id
+        if ami is None or target in state.images_denied or (target, ami) in state.images:
+            continue
+        wanted.setdefault(target, set()).add(ami)
+    return {target: sorted(amis) for target, amis in wanted.items()}
+
+
+def add_images(
+    state: MonitorState, lookup: ImageLookup, now: datetime
+) -> tuple[MonitorState, tuple[Event, ...]]:
+    """Fold a round of DescribeImages look-ups into the state. A target that may not call
+    it is said once and not asked again; other failures are asked again next poll."""
+    events: list[Event] = []
+    images = dict(state.images)
+    for image in lookup.images:
+        images[(image.target, image.ami_id)] = image
+    denied = dict(state.images_denied)
+    for failure in lookup.failures:
+        if failure.kind is ErrorKind.PERMISSION and failure.target is not None:
+            if failure.target not in denied:
+                events.append(ImagesUnavailable(failure, now))
+            denied[failure.target] = failure
+    return replace(state, images=images, images_denied=denied), tuple(events)

@@ -17,8 +17,7 @@ from rich.text import Text
 
 from amimon.durations import format_duration
 from amimon.estimate import Estimate, estimate
-from amimon.model import TaskState
-from amimon.reducer import TrackedTask
+from amimon.model import ImageInfo, TaskState, TrackedTask
 
 
 @dataclass(frozen=True)
@@ -200,6 +199,9 @@ class Column(StrEnum):
     STARTED = "started"
     KEY = "key"
     REASON = "reason"
+    NAME = "name"
+    SIZE = "size"
+    SPEED = "speed"
 
 
 HEADERS: dict[Column, str] = {
@@ -214,6 +216,9 @@ HEADERS: dict[Column, str] = {
     Column.STARTED: "Started",
     Column.KEY: "S3 key",
     Column.REASON: "Reason",
+    Column.NAME: "Name",
+    Column.SIZE: "Size",
+    Column.SPEED: "GiB/min",
 }
 
 
@@ -233,13 +238,55 @@ def row_estimate(tracked: TrackedTask, as_of: datetime | None) -> Estimate:
     return estimate(tracked, as_of)
 
 
+def image_name(image: ImageInfo | None) -> str:
+    """The AMI's name as shown: ``(deregistered)`` once DescribeImages no longer knows it,
+    empty while unknown."""
+    if image is None:
+        return ""
+    if not image.found:
+        return "(deregistered)"
+    return safe(image.name) or "(no name)"
+
+
+def size_words(image: ImageInfo | None) -> str:
+    """``120 GiB`` of snapshot data (not the compressed object's size)."""
+    if image is None or image.size_gib is None:
+        return ""
+    return f"{image.size_gib:,} GiB"
+
+
+def speed_words(gib_per_minute: float | None) -> str:
+    """``1.4 GiB/min``; empty when unknown."""
+    if gib_per_minute is None:
+        return ""
+    if gib_per_minute >= 10:
+        return f"{gib_per_minute:.0f} GiB/min"
+    return f"{gib_per_minute:.1f} GiB/min" if gib_per_minute >= 0.1 else "<0.1 GiB/min"
+
+
 def cell(
-    column: Column, tracked: TrackedTask, est: Estimate, now: datetime, ctx: RowContext
+    column: Column,
+    tracked: TrackedTask,
+    est: Estimate,
+    now: datetime,
+    ctx: RowContext,
+    image: ImageInfo | None = None,
 ) -> Text:
     """One cell. ``now`` is the row's clock: frozen at the last good poll while stale."""
     task = tracked.task
     gone = tracked.vanished_at is not None
     palette = ctx.palette
+    if column is Column.NAME:
+        style = palette.muted if image is not None and not image.found else ""
+        return Text(image_name(image), style=style)
+    if column is Column.SIZE:
+        return Text(size_words(image))
+    if column is Column.SPEED:
+        if task.state != TaskState.IN_PROGRESS or gone:
+            return Text("")
+        size = image.size_gib if image is not None else None
+        rate = None if est.rate is None or size is None else est.rate * size / 100
+        return Text(speed_words(rate))
     if column is Column.PROFILE:
         return Text(task.target.profile or "-")
     if column is Column.REGION:
@@ -273,12 +320,13 @@ def row(
     ctx: RowContext,
     as_of: datetime | None,
     frozen_at: datetime | None = None,
+    image: ImageInfo | None = None,
 ) -> list[Text]:
     """The cells of one task for ``columns``; a stale row's ETA is frozen at ``frozen_at``
     and the whole row is dimmed."""
     est = row_estimate(tracked, as_of)
     now = ctx.now if frozen_at is None else min(ctx.now, frozen_at)
-    cells = [cell(c, tracked, est, now, ctx) for c in columns]
+    cells = [cell(c, tracked, est, now, ctx, image) for c in columns]
     if tracked.vanished_at is not None or frozen_at is not None:
         for one in cells:
             one.stylize(ctx.palette.muted)

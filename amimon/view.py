@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from amimon.estimate import estimate
-from amimon.model import KNOWN_STATES, StoreTask, Target, TaskState
+from amimon.model import KNOWN_STATES, StoreTask, Target, TaskKey, TaskState
 from amimon.reducer import MonitorState, TrackedTask
 
 
@@ -27,19 +27,20 @@ class TaskFilter:
     def active(self) -> bool:
         return bool(self.buckets or self.states or self.text.strip())
 
-    def matches(self, tracked: TrackedTask) -> bool:
+    def matches(self, tracked: TrackedTask, name: str | None = None) -> bool:
+        """Whether the task passes; the search text also matches the AMI's ``name``."""
         if tracked.vanished_at is not None and not self.show_vanished:
             return False
-        return self.matches_task(tracked.task)
+        return self.matches_task(tracked.task, name)
 
-    def matches_task(self, task: StoreTask) -> bool:
+    def matches_task(self, task: StoreTask, name: str | None = None) -> bool:
         if self.buckets and task.bucket not in self.buckets:
             return False
         if self.states and task.state not in self.states:
             return False
         needle = self.text.strip().lower()
         if needle:
-            haystack = (task.ami_id, task.bucket, task.object_key, task.failure_reason)
+            haystack = (task.ami_id, task.bucket, task.object_key, task.failure_reason, name)
             return any(needle in field.lower() for field in haystack if field)
         return True
 
@@ -112,18 +113,34 @@ def visible(
     sort: Sort = Sort(),
 ) -> list[TrackedTask]:
     """The tasks the filter lets through, in sort order (stable: ties keep start order)."""
-    rows = [t for t in state.tasks.values() if task_filter.matches(t)]
+    if task_filter.text.strip() and state.images:
+        rows = [t for t in state.tasks.values() if task_filter.matches(t, _name(state, t))]
+    else:
+        rows = [t for t in state.tasks.values() if task_filter.matches(t)]
     rows.sort(key=_sort_key(sort.column, state), reverse=sort.descending)
     return rows
 
 
-def counts(tasks: Iterable[TrackedTask]) -> Counter[str]:
-    """Tasks per state (vanished tasks not counted); unknown states count under their name."""
-    return Counter(t.task.state or "Unknown" for t in tasks if t.vanished_at is None)
+RETRIED = "retried"
+
+
+def _name(state: MonitorState, tracked: TrackedTask) -> str | None:
+    image = state.image(tracked.task)
+    return image.name if image is not None else None
+
+
+def counts(tasks: Iterable[TrackedTask], retried: Collection[TaskKey] = ()) -> Counter[str]:
+    """Tasks per state (vanished tasks not counted); unknown states count under their name,
+    failures that were stored again since under ``RETRIED``, apart from the unresolved."""
+    return Counter(
+        RETRIED if t.key in retried else (t.task.state or "Unknown")
+        for t in tasks
+        if t.vanished_at is None
+    )
 
 
 def describe_counts(tally: Counter[str]) -> str:
-    """e.g. ``14 tasks: 3 running · 9 done · 2 failed``."""
+    """e.g. ``14 tasks: 3 running · 9 done · 1 failed · 1 retried``."""
     total = sum(tally.values())
     noun = "task" if total == 1 else "tasks"
     parts = [
@@ -131,7 +148,13 @@ def describe_counts(tally: Counter[str]) -> str:
         f"{tally[TaskState.COMPLETED]} done",
         f"{tally[TaskState.FAILED]} failed",
     ]
-    parts += [f"{n} {name}" for name, n in sorted(tally.items()) if name not in KNOWN_STATES]
+    if tally[RETRIED]:
+        parts.append(f"{tally[RETRIED]} retried")
+    parts += [
+        f"{n} {name}"
+        for name, n in sorted(tally.items())
+        if name not in KNOWN_STATES and name != RETRIED
+    ]
     return f"{total} {noun}: " + " · ".join(parts)
 
 

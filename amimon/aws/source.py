@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from amimon.aws.clients import Clients, StaticCredentials
 from amimon.aws.errors import AwsError, classify
+from amimon.aws.images import IMAGES_BURST, IMAGES_RATE, lookup_all, lookup_images
 from amimon.aws.paging import (
     STORE_TASKS_BURST,
     STORE_TASKS_RATE,
@@ -24,6 +25,8 @@ from amimon.aws.paging import (
 from amimon.model import (
     FULL_POLL,
     ErrorKind,
+    ImageInfo,
+    ImageLookup,
     PollFailure,
     PollPlan,
     Snapshot,
@@ -110,11 +113,12 @@ class Ec2TaskSource:
             credentials, connect_timeout=connect_timeout, read_timeout=read_timeout
         )
         self.requests = Requests()
+        self.images_requests = Requests()
         self._page_size = page_size
         self._retry = retry
         self._waiter = waiter or Waiter()
-        self._pacers: dict[Target, Pacer] = {}
-        self._pace = (burst, rate)
+        self._pacers: dict[tuple[Target, str], Pacer] = {}
+        self._pace = {"tasks": (burst, rate), "images": (IMAGES_BURST, IMAGES_RATE)}
         self._pool: ThreadPoolExecutor | None = None
 
     # plumbing
@@ -127,11 +131,13 @@ class Ec2TaskSource:
         """The target with its region filled in (creates the client if needed)."""
         return self.clients.get(target)[0]
 
-    def _pacer(self, target: Target) -> Pacer:
-        # The budget is per account and region: one pacer per profile, region, endpoint.
-        pacer = self._pacers.get(target)
+    def _pacer(self, target: Target, family: str = "tasks") -> Pacer:
+        # The budget is per account, region and API family: one pacer per profile, region,
+        # endpoint and family (DescribeImages has a bucket of its own).
+        key = (target, family)
+        pacer = self._pacers.get(key)
         if pacer is None:
-            pacer = self._pacers.setdefault(target, Pacer(*self._pace, self._waiter))
+            pacer = self._pacers.setdefault(key, Pacer(*self._pace[family], self._waiter))
         return pacer
 
     def _pages(self, client: EC2Client, target: Target, **params: Any) -> Iterator[Any]:
@@ -247,6 +253,47 @@ class Ec2TaskSource:
         polls = tuple(r for r in results if isinstance(r, TargetPoll))
         failures = tuple(r for r in results if isinstance(r, PollFailure))
         return Snapshot(polls, failures)
+
+    def _images_of(self, target: Target, amis: Collection[str]) -> list[ImageInfo]:
+        resolved, client = self.clients.get(target)
+        return lookup_images(
+            client,
+            resolved,
+            amis,
+            pacer=self._pacer(resolved, "images"),
+            policy=self._retry,
+            waiter=self._waiter,
+            counts=self.images_requests,
+        )
+
+    def describe_images(self, wanted: Mapping[Target, Collection[str]]) -> ImageLookup:
+        """Names and sizes of the AMIs wanted per (resolved) target; AMIs that no longer
+        exist come back with ``found`` False. Never raises: a target that may not call
+        DescribeImages, or fails, is a failure in the result."""
+        try:
+            return lookup_all(wanted, self._images_of)
+        except Cancelled:
+            return ImageLookup()
+
+    def check_images_permission(self, target: Target) -> Target:
+        """DescribeImages with DryRun, once: the optional permission for names and sizes."""
+        resolved, client = self.clients.get(target)
+        try:
+            request(
+                client.describe_images,
+                {"DryRun": True, "Owners": ["self"]},
+                target=resolved,
+                pacer=self._pacer(resolved, "images"),
+                policy=RetryPolicy(attempts=1),
+                waiter=self._waiter,
+                counts=self.images_requests,
+                action="DescribeImages",
+            )
+        except AwsError as error:
+            if error.code == "DryRunOperation":
+                return resolved
+            raise
+        return resolved
 
     def count_unfiltered(self) -> tuple[int, bool]:
         """How many tasks one unfiltered page holds, over all targets, and whether there

@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.text import Text
 
 from amimon import render
-from amimon.aws import AwsError
+from amimon.aws import AwsError, Ec2TaskSource
 from amimon.context import Context, Exit
-from amimon.model import ErrorKind
+from amimon.model import ErrorKind, Target
 
 VERDICTS = {
     ErrorKind.PERMISSION: "not permitted: grant ec2:DescribeStoreImageTasks",
@@ -22,8 +22,21 @@ VERDICTS = {
 }
 
 
+def _optional_images(source: Ec2TaskSource, target: Target) -> Text:
+    """ec2:DescribeImages fills the Name and Size columns; amimon works without it."""
+    what = "optional ec2:DescribeImages (AMI names and sizes)"
+    try:
+        source.check_images_permission(target)
+    except AwsError as error:
+        if error.kind is ErrorKind.PERMISSION:
+            return Text(f"  - {what}: not permitted; amimon works without it")
+        return Text(f"  ? {what}: {VERDICTS.get(error.kind, 'error')}")
+    return Text(f"  ✓ {what}: permitted", "green")
+
+
 def run(args: argparse.Namespace, context: Context) -> int:
-    """One DryRun request per target (no retries); exit 0 only if all are permitted."""
+    """One DryRun request per target and permission (no retries); exit 0 only if
+    DescribeStoreImageTasks is permitted everywhere (DescribeImages is optional)."""
     source = context.source()
     console = Console(highlight=False)
     worst = Exit.OK
@@ -42,6 +55,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
             console.print(
                 Text(f"✓ {resolved.label}{demo}: permitted (ec2:DescribeStoreImageTasks)", "green")
             )
+            console.print(_optional_images(source, target))
     finally:
         source.close()
     return worst

@@ -91,5 +91,6 @@ def task_table(
     ctx = RowContext(now)
     for tracked in rows:
         as_of = state.seen_at(tracked.task.target)
-        table.add_row(*render.row(tracked, columns, ctx, as_of))
+        image = state.image(tracked.task)
+        table.add_row(*render.row(tracked, columns, ctx, as_of, image=image))
     return table

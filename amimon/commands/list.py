@@ -15,16 +15,28 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from amimon.aws import Query
+from amimon import render
+from amimon.aws import Ec2TaskSource, Query
 from amimon.commands.common import Progress, exit_for, report, stderr, task_columns, task_table
 from amimon.context import Context, Exit
-from amimon.model import StoreTask, iso_ms
-from amimon.reducer import MonitorState, reduce
+from amimon.model import StoreTask, Target, iso_ms
+from amimon.reducer import MonitorState, add_images, reduce
 from amimon.render import Column
 from amimon.view import Sort, TaskFilter, targets_label, visible
 
 TABLE_COLUMNS = (
     Column.AMI,
+    Column.BUCKET,
+    Column.STATE,
+    Column.PROGRESS,
+    Column.ETA,
+    Column.STARTED,
+    Column.REASON,
+)
+WIDE_COLUMNS = (
+    Column.AMI,
+    Column.NAME,
+    Column.SIZE,
     Column.BUCKET,
     Column.STATE,
     Column.PROGRESS,
@@ -68,13 +80,19 @@ CSV_COLUMNS = (
 )
 
 
-def to_csv(tasks: Sequence[StoreTask]) -> str:
+def to_csv(tasks: Sequence[StoreTask], state: MonitorState | None = None) -> str:
+    """The API's exact strings; with ``state`` (``--wide``), the AMI's Name and SizeGiB."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([*CSV_COLUMNS, *(("Name", "SizeGiB") if state else ())])
     for task in tasks:
         doc = task_document(task, with_target=True)
-        writer.writerow(["" if doc.get(c) is None else doc[c] for c in CSV_COLUMNS])
+        row = ["" if doc.get(c) is None else doc[c] for c in CSV_COLUMNS]
+        if state is not None:
+            image = state.image(task)
+            row.append((image.name or "") if image else "")
+            row.append("" if image is None or image.size_gib is None else image.size_gib)
+        writer.writerow(row)
     return out.getvalue()
 
 
@@ -113,6 +131,9 @@ def run(args: argparse.Namespace, context: Context) -> int:
     tasks = sorted(
         (t for t in snapshot.tasks if task_filter.matches_task(t)), key=_newest_first, reverse=True
     )
+    state = snapshot_state(snapshot, now)
+    if args.wide and args.output != "json":
+        state = with_images(state, source, tasks, now)
     hidden = len(snapshot.tasks) - len(tasks)
     several = len(context.targets) > 1
     if context.demo is not None and args.output != "table":
@@ -121,15 +142,31 @@ def run(args: argparse.Namespace, context: Context) -> int:
         doc = {"StoreImageTaskResults": [task_document(t, several) for t in tasks]}
         sys.stdout.write(to_json(doc) + "\n")
     elif args.output == "csv":
-        sys.stdout.write(to_csv(tasks))
+        sys.stdout.write(to_csv(tasks, state if args.wide else None))
     else:
-        _print_table(context, snapshot_state(snapshot, now), task_filter, now, hidden, source)
+        columns = WIDE_COLUMNS if args.wide else TABLE_COLUMNS
+        _print_table(context, state, task_filter, now, hidden, source, columns)
     source.close()
     return Exit.AWS if snapshot.failures else Exit.OK
 
 
 def snapshot_state(snapshot: Any, now: datetime) -> MonitorState:
     state, _ = reduce(MonitorState(), snapshot, now)
+    return state
+
+
+def with_images(
+    state: MonitorState, source: Ec2TaskSource, tasks: Sequence[StoreTask], now: datetime
+) -> MonitorState:
+    """Look up the listed tasks' AMIs (ec2:DescribeImages, optional: said once if denied)."""
+    wanted: dict[Target, set[str]] = {}
+    for task in tasks:
+        if task.ami_id:
+            wanted.setdefault(task.target, set()).add(task.ami_id)
+    lookup = source.describe_images(wanted)
+    state, _ = add_images(state, lookup, now)
+    for failure in lookup.failures:
+        stderr().print(Text(f"amimon: note: {render.safe(failure.message)}"))
     return state
 
 
@@ -151,6 +188,7 @@ def _print_table(
     now: datetime,
     hidden: int,
     source: Any,
+    columns: Sequence[Column],
 ) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:
@@ -160,7 +198,7 @@ def _print_table(
     rows = visible(state, task_filter, Sort())
     where = targets_label(context.targets)
     if rows:
-        console.print(task_table(rows, task_columns(context, TABLE_COLUMNS), state, now))
+        console.print(task_table(rows, task_columns(context, columns), state, now))
         if hidden and context.config.image_ids:
             console.print(Text(f"({task_filter.describe()}; a filter hid {hidden:,})"))
         return

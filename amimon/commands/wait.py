@@ -15,13 +15,21 @@ from rich.console import Console
 from rich.live import Live
 
 from amimon import render
-from amimon.aws import Query
+from amimon.alerts import AlertRunner, alerts_from
+from amimon.aws import Ec2TaskSource, Query
 from amimon.aws.paging import Waiter
 from amimon.commands.common import exit_for, report, task_table
 from amimon.context import Context, Exit
 from amimon.durations import parse_duration
 from amimon.model import PollFailure, Snapshot, TaskState
-from amimon.reducer import MonitorState, TrackedTask, reduce
+from amimon.reducer import (
+    MonitorState,
+    TaskEvent,
+    TrackedTask,
+    add_images,
+    images_wanted,
+    reduce,
+)
 from amimon.render import Column
 from amimon.schedule import next_delay
 
@@ -169,6 +177,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
         print(f"amimon: error: argument --since: {exc}", file=sys.stderr)
         return Exit.USAGE
     judge = Judge(frozenset(context.config.buckets), since)
+    runner = _alert_runner(context)
     waiter = Waiter(monotonic=clock.monotonic, pause=clock.sleep)
     source = context.source(Query(image_ids=tuple(amis)), waiter=waiter)
     started = clock.monotonic()
@@ -178,7 +187,11 @@ def run(args: argparse.Namespace, context: Context) -> int:
         while True:
             snapshot: Snapshot = source.fetch()
             now = clock.now()
-            state, _ = reduce(state, snapshot, now)
+            state, events = reduce(state, snapshot, now)
+            if runner is not None:
+                state = _with_names(state, source, now)
+                mine = [e for e in events if isinstance(e, TaskEvent) and _judged(e, judge, state)]
+                runner.submit(alerts_from(mine, state.image_of))
             waited = clock.monotonic() - started
             fatal = [f for f in snapshot.failures if not f.kind.transient]
             if fatal:
@@ -208,6 +221,35 @@ def run(args: argparse.Namespace, context: Context) -> int:
     finally:
         reporter.stop()
         source.close()
+        if runner is not None:
+            runner.close(wait=True)  # each within its timeout
+
+
+def _alert_runner(context: Context) -> AlertRunner | None:
+    if not context.config.on_event:
+        return None
+
+    def report(message: str) -> None:
+        print(f"amimon: warning: {message}", file=sys.stderr, flush=True)
+
+    return AlertRunner(
+        context.config.on_event, timeout=context.config.on_event_timeout, report=report
+    )
+
+
+def _with_names(state: MonitorState, source: Ec2TaskSource, now: datetime) -> MonitorState:
+    """The AMIs' names for the alerts (once per AMI; optional permission)."""
+    wanted = images_wanted(state)
+    if wanted:
+        state, _ = add_images(state, source.describe_images(wanted), now)
+    return state
+
+
+def _judged(event: TaskEvent, judge: Judge, state: MonitorState) -> bool:
+    """Alerts are for the tasks the wait is about, not older ones of the same AMIs."""
+    ami = event.task.task.ami_id
+    judged = judge.task_of(state, ami) if ami is not None else None
+    return judged is not None and judged.key == event.task.key
 
 
 def _verdict(

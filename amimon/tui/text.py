@@ -14,6 +14,7 @@ from amimon import render
 from amimon.model import Target, TaskState
 from amimon.reducer import (
     Event,
+    ImagesUnavailable,
     MonitorState,
     PollFailed,
     PollRecovered,
@@ -184,7 +185,7 @@ def event_line(event: Event) -> Text | None:
 
 
 def _task_event_words(event: Event) -> str | None:
-    if isinstance(event, PollFailed | PollRecovered):
+    if isinstance(event, PollFailed | PollRecovered | ImagesUnavailable):
         return None
     task = event.task.task
     ami = render.safe(task.ami_id)
