@@ -11,7 +11,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from amimon.aws import AwsError, ErrorKind, Query
-from amimon.sim import FrozenClock, ScaledClock, Scenario, ScenarioError, TaskSpec, load_scenario
+from amimon.sim import (
+    FrozenClock,
+    ImageSpec,
+    ScaledClock,
+    Scenario,
+    ScenarioError,
+    TaskSpec,
+    load_scenario,
+)
 from amimon.sim.scenario import default_scenario, parse_offset
 from tests.factories import T0
 from tests.simulator import ami, client, clock, many, running, source, target
@@ -135,8 +143,15 @@ def test_only_the_last_31_days_are_returned_and_time_moves_tasks() -> None:
 
 
 def test_create_store_image_task_and_its_refusals() -> None:
-    with running(many(1)) as server:
+    # ami 77 is an image of the account that no task has stored yet; ami 78 was deregistered.
+    images = (ImageSpec(ami(77)), ImageSpec(ami(78), deregistered=True))
+    with running(Scenario(many(1).tasks, images)) as server:
         ec2 = client(server)
+        for gone in (ami(78), ami(79)):  # deregistered, never existed
+            with pytest.raises(ClientError) as refused:
+                ec2.create_store_image_task(ImageId=gone, Bucket="b")
+            assert code_of(refused) == "InvalidAMIID.NotFound"
+            assert gone in refused.value.response["Error"]["Message"]
         assert ec2.create_store_image_task(ImageId=ami(77), Bucket="b")["ObjectKey"] == (
             f"{ami(77)}.bin"
         )

@@ -23,6 +23,7 @@ from amimon.model import validate_ami_id
 from amimon.sim.spec import (
     DEFAULT_REGION,
     WINDOW,
+    ImageSpec,
     Scenario,
     TaskSpec,
     TaskStatus,
@@ -33,6 +34,7 @@ from amimon.sim.spec import (
 __all__ = [
     "DEFAULT_REGION",
     "WINDOW",
+    "ImageSpec",
     "Scenario",
     "ScenarioError",
     "TaskSpec",

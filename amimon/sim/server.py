@@ -1,8 +1,8 @@
 """An HTTP server on loopback that speaks the EC2 Query protocol as botocore does.
 
-It answers DescribeStoreImageTasks and CreateStoreImageTask following AWS's rules, can be
-told to fail in the ways AWS fails, and counts requests so tests can check how polite a
-client is.
+It answers DescribeStoreImageTasks, CreateStoreImageTask and DescribeImages following
+AWS's rules, can be told to fail in the ways AWS fails, and counts requests so tests can
+check how polite a client is.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from amimon.sim import tasks_api
+from amimon.sim import images_api, tasks_api
 from amimon.sim.clock import Clock, ScaledClock
 from amimon.sim.protocol import ApiError, error_xml
 from amimon.sim.scenario import DEFAULT_REGION, Scenario, default_scenario
@@ -32,6 +32,7 @@ _REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/ec2/aws4_requ
 ACTIONS: Mapping[str, Callable[[Simulator, Mapping[str, str], str], str]] = {
     "DescribeStoreImageTasks": tasks_api.describe,
     "CreateStoreImageTask": tasks_api.create,
+    "DescribeImages": images_api.describe,
 }
 
 FAULTS: Mapping[str, tuple[str, str, int] | None] = {

@@ -1,4 +1,4 @@
-"""The simulated world's facts: scripted store tasks and a task's state at a moment."""
+"""The simulated world's facts: scripted store tasks, image facts, and a task's state at a moment."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from amimon.config import parse_duration
 from amimon.model import TaskState
 
 DEFAULT_REGION = "us-east-1"
+# The caller's account: AWS's documentation example account id.
+DEFAULT_ACCOUNT = "111122223333"
 WINDOW = timedelta(days=31)
+ARCHITECTURES = ("x86_64", "arm64", "i386", "x86_64_mac", "arm64_mac")
+MIN_VOLUME_GIB, MAX_VOLUME_GIB, MAX_VOLUMES = 8, 2048, 4
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,34 @@ class TaskSpec:
 
 
 @dataclass(frozen=True)
+class ImageSpec:
+    """What a scenario says about one AMI; every ``None`` is derived from the AMI id.
+
+    The image exists in each region where a task stores the AMI, in ``region`` if given,
+    and in the default region if neither. ``deregistered`` images are not returned.
+    """
+
+    ami_id: str
+    region: str | None = None
+    name: str | None = None
+    description: str | None = None
+    architecture: str | None = None
+    volumes: tuple[int, ...] | None = None  # GiB, the root volume first
+    deregistered: bool = False
+    owner: str | None = None  # None: the scenario's account
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """The store tasks of a simulated account."""
+    """Store tasks, facts about their AMIs, and the account that asks."""
 
     tasks: tuple[TaskSpec, ...]
+    images: tuple[ImageSpec, ...] = ()
+    account: str = DEFAULT_ACCOUNT
+
+    def image_facts(self) -> dict[str, ImageSpec]:
+        """The facts per AMI id (the last one given wins)."""
+        return {spec.ami_id: spec for spec in self.images}
 
 
 @dataclass(frozen=True)
