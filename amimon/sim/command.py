@@ -21,8 +21,9 @@ def run(args: argparse.Namespace, context: Context) -> int:
     except ScenarioError as exc:
         print(f"amimon: error: {exc}", file=sys.stderr)
         return 2
+    throttle = bool(getattr(args, "throttle", False))
     try:
-        server = SimServer(scenario, ScaledClock(args.speed), port=args.port)
+        server = SimServer(scenario, ScaledClock(args.speed), port=args.port, throttle=throttle)
     except OSError as exc:
         print(
             f"amimon: error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}",
@@ -31,7 +32,10 @@ def run(args: argparse.Namespace, context: Context) -> int:
         return 2
     key, secret = DEMO_CREDENTIALS
     regions = sorted({t.region for t in scenario.tasks}, key=lambda r: (r != DEFAULT_REGION, r))
-    print(f"amimon simulator: {server.url}  ({len(scenario.tasks)} tasks, speed {args.speed:g}x)")
+    how = ", throttled like AWS" if throttle else ""
+    print(
+        f"amimon simulator: {server.url}  ({len(scenario.tasks)} tasks, speed {args.speed:g}x{how})"
+    )
     print(f"regions with tasks: {', '.join(regions)}  (any region answers; these have tasks)")
     print("Try it (any credentials work; these are dummies):")
     print(

@@ -1,8 +1,9 @@
 """An HTTP server on loopback that speaks the EC2 Query protocol as botocore does.
 
 It answers DescribeStoreImageTasks, CreateStoreImageTask and DescribeImages following
-AWS's rules, can be told to fail in the ways AWS fails, and counts requests so tests can
-check how polite a client is.
+AWS's rules, can throttle like AWS (opt-in token buckets per region and family), can be
+told to fail in the ways AWS fails, and counts requests so tests can check how polite a
+client is.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from urllib.parse import parse_qs
 from amimon.sim import images_api, tasks_api
 from amimon.sim.clock import Clock, ScaledClock
 from amimon.sim.protocol import ApiError, error_xml
-from amimon.sim.scenario import DEFAULT_REGION, Scenario, default_scenario
+from amimon.sim.scenario import default_scenario
+from amimon.sim.spec import DEFAULT_REGION, Scenario
+from amimon.sim.throttle import Throttle
 from amimon.sim.world import Simulator
 
 DEMO_CREDENTIALS = ("AKIDAMIMONDEMO", "amimon-demo-secret-not-a-real-key")
@@ -34,9 +37,10 @@ ACTIONS: Mapping[str, Callable[[Simulator, Mapping[str, str], str], str]] = {
     "CreateStoreImageTask": tasks_api.create,
     "DescribeImages": images_api.describe,
 }
+THROTTLED = ("RequestLimitExceeded", "Request limit exceeded.", 503)
 
 FAULTS: Mapping[str, tuple[str, str, int] | None] = {
-    "throttle": ("RequestLimitExceeded", "Request limit exceeded.", 503),
+    "throttle": THROTTLED,
     "expired": ("RequestExpired", "Request has expired.", 400),
     "invalid-credentials": (
         "AuthFailure",
@@ -89,9 +93,11 @@ class _Handler(BaseHTTPRequestHandler):
             # Stopped: drop kept-alive connections too, as a server that went away would.
             self._reset()
             return
-        sim.count(action)
         match = _REGION_IN_AUTH.search(self.headers.get("Authorization", ""))
         region = match.group(1) if match else DEFAULT_REGION
+        if not sim.admit(action, region):
+            self._send(THROTTLED[2], error_xml(THROTTLED[0], THROTTLED[1]))
+            return
         fault = sim.take_fault(action, region)
         if fault is not None:
             if fault.kind == "reset":
@@ -139,7 +145,12 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class SimServer:
-    """The simulator on 127.0.0.1. Use as a context manager, or ``start()`` / ``stop()``."""
+    """The simulator on 127.0.0.1. Use as a context manager, or ``start()`` / ``stop()``.
+
+    ``throttle=True`` gives every (region, throttle family) AWS's token bucket, timed by
+    ``monotonic``. ``requests`` counts the requests served per action (injected faults
+    included); ``throttled`` counts those the token buckets refused.
+    """
 
     def __init__(
         self,
@@ -148,16 +159,20 @@ class SimServer:
         *,
         port: int = 0,
         created_duration: timedelta = timedelta(minutes=10),
+        throttle: bool = False,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.simulator = Simulator(
             scenario or default_scenario(), clock or ScaledClock(), created_duration
         )
+        self.throttle = Throttle(monotonic) if throttle else None
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.sim_server = self
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
         self.stopped = False
 
     @property
@@ -202,7 +217,7 @@ class SimServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # faults and counts
+    # faults, throttling and counts
 
     def inject(
         self,
@@ -236,6 +251,13 @@ class SimServer:
                 return fault
         return None
 
+    def admit(self, action: str, region: str = DEFAULT_REGION) -> bool:
+        """Take a token for the request and count it; False if the token bucket is empty."""
+        allowed = self.throttle is None or self.throttle.allow(action, region)
+        with self._lock:
+            (self.requests if allowed else self.throttled)[action] += 1
+        return allowed
+
     def count(self, action: str) -> None:
         with self._lock:
             self.requests[action] += 1
@@ -243,3 +265,4 @@ class SimServer:
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.throttled.clear()
