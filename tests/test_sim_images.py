@@ -1,4 +1,4 @@
-"""DescribeImages on the simulator through the real boto3 client."""
+"""DescribeImages on the simulator through the real boto3 client, and the demo's images."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from amimon.sim import ImageSpec, Scenario, TaskSpec
+from amimon.sim import ImageSpec, Scenario, SimServer, TaskSpec, default_scenario
+from amimon.sim.demo import STORE_QUOTA_GIB
 from amimon.sim.spec import DEFAULT_ACCOUNT
 from tests.factories import T0
-from tests.simulator import ami, client, many, running
+from tests.simulator import ami, client, many, running, source
 
 OTHER = "444455556666"
 
@@ -222,3 +223,47 @@ def test_a_fault_aimed_at_describe_images_leaves_store_tasks_alone() -> None:
         assert code_of(caught) == "UnauthorizedOperation"
         assert ec2.describe_images()["Images"]
         assert server.requests["DescribeImages"] == 2
+
+
+# The demo's images ---------------------------------------------------------------
+
+
+def in_progress_gib(server: SimServer) -> int:
+    """Snapshot data behind the in-progress store tasks of us-east-1, in GiB."""
+    ec2 = client(server)
+    tasks = source(server).fetch().tasks
+    running_amis = sorted({t.ami_id for t in tasks if t.state == "InProgress"})
+    images = ec2.describe_images(ImageIds=running_amis)["Images"]
+    assert len(images) == len(running_amis)
+    return sum(d["Ebs"]["VolumeSize"] for i in images for d in i["BlockDeviceMappings"])
+
+
+def test_the_demo_starts_with_70_percent_of_the_store_quota_in_progress() -> None:
+    with running(default_scenario()) as server:
+        total = in_progress_gib(server)
+    assert total == 840
+    assert total / STORE_QUOTA_GIB == pytest.approx(0.70)
+
+
+def test_the_demo_images_look_like_a_real_account() -> None:
+    scenario = default_scenario()
+    with running(scenario) as server:
+        ec2 = client(server)
+        images = ec2.describe_images()["Images"]
+        stored = {t.ami_id for t in scenario.tasks if t.region == "us-east-1"}
+        shown = {i["ImageId"] for i in images}
+        deregistered = stored - shown
+        assert len(deregistered) == 4
+        with pytest.raises(ClientError) as caught:
+            ec2.describe_images(ImageIds=sorted(deregistered))
+        assert code_of(caught) == "InvalidAMIID.NotFound"
+        west = client(server, "eu-west-1").describe_images()["Images"]
+    assert [i["OwnerId"] for i in images].count(DEFAULT_ACCOUNT) == len(images) - 1
+    names = [i["Name"] for i in images + west]
+    assert "payments-api-prod-20261101" in names and "legacy-erp-win2019-golden" in names
+    assert all(n.isascii() and " " not in n for n in names)
+    sizes = [d["Ebs"]["VolumeSize"] for i in images for d in i["BlockDeviceMappings"]]
+    assert min(sizes) >= 8 and max(sizes) == 2048
+    windows = [i for i in images if "win" in i["Name"]]
+    assert windows and all(i["Platform"] == "windows" for i in windows)
+    assert all(datetime.fromisoformat(i["CreationDate"]) < T0 for i in images + west)
