@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from amimon.sim.batch import Batch
 from amimon.sim.clock import Clock, FrozenClock, ScaledClock
 from amimon.sim.scenario import ScenarioError, default_scenario, load_scenario
 from amimon.sim.server import DEMO_CREDENTIALS, SimServer
@@ -9,6 +10,7 @@ from amimon.sim.spec import ImageSpec, Scenario, TaskSpec
 
 __all__ = [
     "DEMO_CREDENTIALS",
+    "Batch",
     "Clock",
     "FrozenClock",
     "ImageSpec",
