@@ -23,7 +23,7 @@ from amimon.sim import (
 from amimon.sim.scenario import default_scenario, parse_offset
 from tests.factories import T0
 from tests.scenes import scene_scenario
-from tests.simulator import ami, client, clock, many, running, source, target
+from tests.simulator import ami, client, clock, many, read_lines, running, source, target
 
 
 def code_of(exc: pytest.ExceptionInfo[ClientError]) -> str:
@@ -344,19 +344,19 @@ def test_sim_command_serves_boto3_and_prints_a_cli_line(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
+        (first,) = read_lines(proc.stdout, 1)
         url = first.split()[2]
         assert url.startswith("http://127.0.0.1:")
-        rest = [proc.stdout.readline() for _ in range(4)]
+        rest = read_lines(proc.stdout, 5)
         assert any(f"aws ec2 describe-store-image-tasks --endpoint-url {url}" in r for r in rest)
-
-        class _Server:
-            pass
-
-        fake = _Server()
-        fake.url = url  # type: ignore[attr-defined]
-        tasks = client(fake).describe_store_image_tasks()["StoreImageTaskResults"]  # type: ignore[arg-type]
+        (images_line,) = [r for r in rest if "aws ec2 describe-images" in r]
+        assert f"--endpoint-url {url}" in images_line
+        ids = images_line.split("Name=image-id,Values=")[1].split()[0].split(",")
+        ec2 = client(url)
+        tasks = ec2.describe_store_image_tasks()["StoreImageTaskResults"]
         assert len(tasks) > 20
+        images = ec2.describe_images(Filters=[{"Name": "image-id", "Values": ids}])["Images"]
+        assert sorted(i["ImageId"] for i in images) == sorted(ids) and ids
     finally:
         proc.terminate()
         proc.wait(timeout=10)

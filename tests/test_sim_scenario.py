@@ -1,7 +1,9 @@
-"""Scenario files: image facts, the [[batch]] bulk form and their errors."""
+"""Scenario files: image facts, the [[batch]] bulk form, their errors, and ``amimon sim``."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +14,7 @@ from amimon.aws import Query
 from amimon.sim import ImageSpec, ScenarioError, load_scenario
 from amimon.sim.spec import status_at
 from tests.factories import T0
-from tests.simulator import client, running, source
+from tests.simulator import client, read_lines, running, source
 
 BULK = """
 [[batch]]
@@ -187,3 +189,28 @@ def test_bad_scenarios_name_the_file_and_the_table(tmp_path: Path, text: str, wo
         load_scenario(path)
     assert str(caught.value).startswith(f"{path}: ")
     assert words in str(caught.value)
+
+
+def test_sim_command_serves_a_bulk_scenario(tmp_path: Path) -> None:
+    path = write(tmp_path, BULK)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "amimon", "sim", "--scenario", str(path), "--throttle"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = read_lines(proc.stdout, 7, timeout=60)
+        assert "(10000 tasks, speed 1x, throttled like AWS)" in lines[0]
+        url = lines[0].split()[2]
+        (images_line,) = [line for line in lines if "aws ec2 describe-images" in line]
+        ids = images_line.split("Name=image-id,Values=")[1].split()[0].split(",")
+        ec2 = client(url)
+        page = ec2.describe_store_image_tasks(MaxResults=200)
+        assert len(page["StoreImageTaskResults"]) == 200 and page["NextToken"]
+        images = ec2.describe_images(ImageIds=ids)["Images"]
+        assert sorted(i["ImageId"] for i in images) == sorted(ids) and len(ids) == 3
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
