@@ -167,6 +167,11 @@ def _configure_sim(parser: argparse.ArgumentParser) -> None:
         help="simulated seconds per real second (default 1)",
     )
     parser.add_argument("--scenario", metavar="FILE", help="scenario TOML (default: built-in demo)")
+    parser.add_argument(
+        "--throttle",
+        action="store_true",
+        help="throttle like AWS: token buckets per region and API family (RequestLimitExceeded)",
+    )
 
 
 def _positive(value: str) -> float:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
 import boto3
 
@@ -60,14 +63,15 @@ def source(
     )
 
 
-def client(server: SimServer, region: str = "us-east-1") -> Any:
-    """A raw boto3 client, no retries, for checking the simulator's rules one by one."""
+def client(server: SimServer | str, region: str = "us-east-1") -> Any:
+    """A raw boto3 client, no retries, for checking the simulator's rules one by one;
+    ``server`` is a SimServer or the URL of one."""
     from botocore.config import Config
 
     return boto3.client(
         "ec2",
         region_name=region,
-        endpoint_url=server.url,
+        endpoint_url=server if isinstance(server, str) else server.url,
         aws_access_key_id=DEMO_CREDENTIALS[0],
         aws_secret_access_key=DEMO_CREDENTIALS[1],
         # No client-side validation: the simulator must enforce the rules itself.
@@ -78,3 +82,28 @@ def client(server: SimServer, region: str = "us-east-1") -> Any:
 def clock(server: SimServer) -> FrozenClock:
     assert isinstance(server.clock, FrozenClock)
     return server.clock
+
+
+def read_lines(stream: IO[str], count: int, timeout: float = 30.0) -> list[str]:
+    """``count`` lines from a child's output, failing after ``timeout`` seconds, never hanging."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for _ in range(count):
+            line = stream.readline()
+            lines.put(line)
+            if not line:
+                return
+
+    threading.Thread(target=pump, daemon=True).start()
+    out: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(out) < count:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"no line {len(out) + 1} within {timeout}s; got {out}") from None
+        if not line:
+            raise AssertionError(f"output ended after {len(out)} lines: {out}")
+        out.append(line)
+    return out

@@ -26,9 +26,30 @@ from amimon.aws.clients import parse_timestamp as _parse_timestamp
 from amimon.aws.fastparse import FastParserFactory, FastStoreTasksParser, _iso_first, install
 from amimon.model import iso_ms
 from amimon.sim import DEMO_CREDENTIALS, SimServer
-from amimon.sim.server import _XML_ILLEGAL, NAMESPACE, _describe_xml, _x
+from amimon.sim.protocol import _XML_ILLEGAL, NAMESPACE
+from amimon.sim.protocol import x as _x
+from amimon.sim.spec import TaskSpec, TaskStatus
+from amimon.sim.tasks_api import _describe_xml as _sim_describe_xml
 from tests.factories import T0
 from tests.simulator import ami, many, running
+
+
+def _describe_xml(tasks: list[dict[str, Any]], next_token: str | None) -> str:
+    """The simulator's response for tasks given as the items of a response."""
+    statuses = [
+        TaskStatus(
+            TaskSpec(
+                t["amiId"], t["bucket"], timedelta(0), timedelta(0), object_key=t["s3objectKey"]
+            ),
+            t["taskStartTime"],
+            t["progressPercentage"],
+            t["storeTaskState"],
+            t["storeTaskFailureReason"],
+        )
+        for t in tasks
+    ]
+    return _sim_describe_xml(statuses, next_token)
+
 
 EC2 = botocore.session.get_session().get_service_model("ec2")
 SHAPE = EC2.operation_model("DescribeStoreImageTasks").output_shape

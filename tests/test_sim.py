@@ -13,10 +13,19 @@ from botocore.exceptions import ClientError
 from amimon.aws import AwsError, Query
 from amimon.aws.paging import RetryPolicy
 from amimon.model import ErrorKind
-from amimon.sim import FrozenClock, ScaledClock, Scenario, ScenarioError, TaskSpec, load_scenario
+from amimon.sim import (
+    FrozenClock,
+    ImageSpec,
+    ScaledClock,
+    Scenario,
+    ScenarioError,
+    TaskSpec,
+    load_scenario,
+)
 from amimon.sim.scenario import default_scenario, parse_offset
 from tests.factories import T0
-from tests.simulator import ami, client, clock, many, running, source, target
+from tests.scenes import scene_scenario
+from tests.simulator import ami, client, clock, many, read_lines, running, source, target
 
 
 def code_of(exc: pytest.ExceptionInfo[ClientError]) -> str:
@@ -139,8 +148,15 @@ def test_only_the_last_31_days_are_returned_and_time_moves_tasks() -> None:
 
 
 def test_create_store_image_task_and_its_refusals() -> None:
-    with running(many(1)) as server:
+    # ami 77 is an image of the account that no task has stored yet; ami 78 was deregistered.
+    images = (ImageSpec(ami(77)), ImageSpec(ami(78), deregistered=True))
+    with running(Scenario(many(1).tasks, images)) as server:
         ec2 = client(server)
+        for gone in (ami(78), ami(79)):  # deregistered, never existed
+            with pytest.raises(ClientError) as refused:
+                ec2.create_store_image_task(ImageId=gone, Bucket="b")
+            assert code_of(refused) == "InvalidAMIID.NotFound"
+            assert gone in refused.value.response["Error"]["Message"]
         assert ec2.create_store_image_task(ImageId=ami(77), Bucket="b")["ObjectKey"] == (
             f"{ami(77)}.bin"
         )
@@ -235,22 +251,45 @@ def test_offsets(text: object, seconds: int) -> None:
 def test_default_scenario_has_what_a_demo_needs() -> None:
     specs = default_scenario().tasks
     assert 24 <= len(specs) <= 36
-    assert len({s.bucket for s in specs}) == 3
+    assert len({s.bucket for s in specs if s.region == "us-east-1" and s.fail_at is None}) == 3
     assert any(s.start < -timedelta(days=31) for s in specs)
+    assert {s.region for s in specs} == {"us-east-1", "eu-west-1"}
+    amis = [s.ami_id for s in specs]
+    assert any(amis.count(a) > 1 for a in amis)  # failed, then stored again
+    starts = [s.start for s in specs if s.start < timedelta(0)]
+    assert min(s for s in starts if s >= -timedelta(days=31)) < -timedelta(days=29)
+
+
+def test_default_scenario_reasons_are_plain_aws_wording() -> None:
+    reasons = [s.reason for s in default_scenario().tasks if s.reason]
+    assert len(reasons) >= 4
+    for reason in reasons:
+        assert reason.isascii() and reason.isprintable(), reason
+        assert "[" not in reason and "]" not in reason, reason  # nothing like Rich markup
+    words = " ".join(reasons)
+    for kind in ("was deleted", "no longer accessible", "bucket policy", "is in eu-west-1"):
+        assert kind in words
+    assert "already stored in bucket" in words
+
+
+def test_the_scenes_keep_the_hostile_reasons_for_the_tests() -> None:
+    specs = scene_scenario().tasks
     reasons = [s.reason for s in specs if s.reason]
     assert any("\n" in r for r in reasons)
     assert any("[bold" in r and "[/]" in r and "[link=" in r for r in reasons)
     assert any(not r.isascii() for r in reasons)
-    amis = [s.ami_id for s in specs]
-    assert any(amis.count(a) > 1 for a in amis)  # failed, then stored again
+    assert len({s.bucket for s in specs}) == 3
 
 
 def test_default_scenario_moves_in_the_first_minute() -> None:
     with running(default_scenario()) as server:
         src = source(server)
         before = {t.key: t for t in src.fetch().tasks}
-        clock(server).advance(60)
+        clock(server).advance(40)
         after = {t.key: t for t in src.fetch().tasks}
+        clock(server).advance(40)
+        later = {t.key: t for t in src.fetch().tasks}
+    assert len(set(later) - set(after)) == 1  # a second task starts at +75 s
     completed = [
         k
         for k, t in after.items()
@@ -311,19 +350,19 @@ def test_sim_command_serves_boto3_and_prints_a_cli_line(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
+        (first,) = read_lines(proc.stdout, 1)
         url = first.split()[2]
         assert url.startswith("http://127.0.0.1:")
-        rest = [proc.stdout.readline() for _ in range(4)]
+        rest = read_lines(proc.stdout, 5)
         assert any(f"aws ec2 describe-store-image-tasks --endpoint-url {url}" in r for r in rest)
-
-        class _Server:
-            pass
-
-        fake = _Server()
-        fake.url = url  # type: ignore[attr-defined]
-        tasks = client(fake).describe_store_image_tasks()["StoreImageTaskResults"]  # type: ignore[arg-type]
+        (images_line,) = [r for r in rest if "aws ec2 describe-images" in r]
+        assert f"--endpoint-url {url}" in images_line
+        ids = images_line.split("Name=image-id,Values=")[1].split()[0].split(",")
+        ec2 = client(url)
+        tasks = ec2.describe_store_image_tasks()["StoreImageTaskResults"]
         assert len(tasks) > 20
+        images = ec2.describe_images(Filters=[{"Name": "image-id", "Values": ids}])["Images"]
+        assert sorted(i["ImageId"] for i in images) == sorted(ids) and ids
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -1,136 +1,281 @@
-"""Scenarios: store tasks with a start, a duration and maybe a failure, moved by a clock.
+"""Scenario files: store tasks, facts about their AMIs, and batches of many tasks, in TOML.
 
-A scenario file is TOML with one ``[[task]]`` table per task::
+Every table is optional, but a scenario needs at least one ``[[task]]`` or ``[[batch]]``::
 
-    [[task]]
+    account = "111122223333"   # optional: the caller's account (Owner=self), 12 digits
+
+    [[task]]                   # one store task
     ami_id = "ami-0123456789abcdef0"
     bucket = "archive"
-    start = "-2h"        # offset from simulator start: "90s", "-45m", "2h", "-3d" or seconds
+    start = "-2h"              # from the simulator's start: "90s", "-45m", "2h", "-3d", seconds
     duration = "45m"
-    fail_at = 40         # optional: fails on reaching this percent
-    reason = "..."       # optional failure reason
-    region = "us-east-1" # optional, default us-east-1
+    fail_at = 40               # optional: fails on reaching this percent (0-99)
+    reason = "..."             # optional failure reason
+    region = "us-east-1"       # optional, default us-east-1
+    object_key = "..."         # optional, default "<ami_id>.bin"
+    name = "web-frontend-2026.11.03-x86_64"   # optional facts about the AMI, as in [[image]]
+
+    [[image]]                  # facts about one AMI, stored or not
+    ami_id = "ami-0123456789abcdef0"
+    region = "us-east-1"       # optional: default, where its tasks are (else us-east-1)
+    name = "payments-api-prod-20261101"        # 1-128 characters
+    description = "Payments API, built by Packer"
+    architecture = "arm64"     # x86_64 | arm64 | i386 | x86_64_mac | arm64_mac
+    volumes = [8, 100]         # GiB, the root volume first: 1 to 4 volumes of 8 to 2048
+    deregistered = true        # archived, then deregistered: DescribeImages no longer has it
+    owner = "444455556666"     # owned by another account that shared it directly
+
+    [[batch]]                  # many tasks at once, each storing its own AMI
+    count = 10000              # required, 1 to 100000
+    buckets = ["a", "b"]       # required: task n goes to buckets[n % len(buckets)]
+    running = 10               # optional: the newest this many are in progress (default 0)
+    failed_every = 7           # optional: every 7th finished task failed (default 0: none)
+    spread = "30d"             # optional: finished tasks started evenly over this (default 30d)
+    duration = "1h"            # optional: each task's duration (default 1h), less than spread
+    region = "us-east-1"       # optional, default us-east-1
+    reason = "..."             # optional: the failure reason (default: AWS's kinds, in turn)
+    seed = "nightly"           # optional: names the AMI ids (default: the batch's number)
+
+Image facts not given are derived from the AMI id, so two runs agree. Facts about one AMI
+may come from several tables but must not disagree. Any problem is a ScenarioError naming
+the file and the table (``task 3``, ``image 1``, ``batch 2``).
 """
 
 from __future__ import annotations
 
-import hashlib
+import re
 import tomllib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from amimon.config import parse_duration
-from amimon.model import TaskState, validate_ami_id
+from amimon.model import validate_ami_id
+from amimon.sim.batch import MAX_BATCH, Batch
+from amimon.sim.demo import default_scenario
+from amimon.sim.spec import (
+    ARCHITECTURES,
+    DEFAULT_ACCOUNT,
+    DEFAULT_REGION,
+    MAX_VOLUME_GIB,
+    MAX_VOLUMES,
+    MIN_VOLUME_GIB,
+    WINDOW,
+    ImageSpec,
+    Scenario,
+    TaskSpec,
+    TaskStatus,
+    parse_offset,
+    status_at,
+)
 
-DEFAULT_REGION = "us-east-1"
-WINDOW = timedelta(days=31)
+__all__ = [
+    "DEFAULT_REGION",
+    "WINDOW",
+    "Batch",
+    "ImageSpec",
+    "Scenario",
+    "ScenarioError",
+    "TaskSpec",
+    "TaskStatus",
+    "default_scenario",
+    "load_scenario",
+    "parse_offset",
+    "status_at",
+]
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_IMAGE_KEYS = {"name", "description", "architecture", "volumes", "deregistered", "owner"}
+_TASK_KEYS = {"ami_id", "bucket", "start", "duration", "fail_at", "reason", "region", "object_key"}
+_BATCH_KEYS = {
+    *("count", "buckets", "running", "failed_every"),
+    *("spread", "duration", "region", "reason", "seed"),
+}
+_TOP = {"account", "task", "image", "batch"}
 
 
 class ScenarioError(Exception):
     """A bad scenario file: names the file and the problem."""
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    """One scripted store task. ``start`` is relative to the simulator's start."""
-
-    ami_id: str
-    bucket: str
-    start: timedelta
-    duration: timedelta
-    fail_at: int | None = None
-    reason: str = ""
-    region: str = DEFAULT_REGION
-    object_key: str = ""
-
-    @property
-    def key(self) -> str:
-        return self.object_key or f"{self.ami_id}.bin"
-
-
-@dataclass(frozen=True)
-class TaskStatus:
-    """A spec's task as the API reports it at one moment."""
-
-    spec: TaskSpec
-    start_time: datetime
-    progress: int
-    state: str
-    reason: str
-
-
-def status_at(spec: TaskSpec, origin: datetime, now: datetime) -> TaskStatus | None:
-    """The task at ``now``, or None if it has not started yet."""
-    start_time = origin + spec.start
-    elapsed = now - start_time
-    if elapsed < timedelta(0):
-        return None
-    fraction = 1.0 if spec.duration <= timedelta(0) else min(1.0, elapsed / spec.duration)
-    progress = int(fraction * 100)
-    if spec.fail_at is not None and progress >= spec.fail_at:
-        return TaskStatus(spec, start_time, spec.fail_at, TaskState.FAILED.value, spec.reason)
-    if fraction >= 1.0:
-        return TaskStatus(spec, start_time, 100, TaskState.COMPLETED.value, "")
-    return TaskStatus(spec, start_time, progress, TaskState.IN_PROGRESS.value, "")
-
-
-@dataclass(frozen=True)
-class Scenario:
-    tasks: tuple[TaskSpec, ...]
-
-
-def parse_offset(value: object) -> timedelta:
-    """``"90s"``, ``"-45m"``, ``"2h"``, ``"3d"`` or a number of seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        text = value.strip()
-        sign = -1 if text.startswith("-") else 1
-        try:
-            return timedelta(seconds=sign * parse_duration(text.lstrip("-"), allow_zero=True))
-        except ValueError:
-            pass
-    raise ValueError(f"expected a duration like '45m', '-2h' or seconds, got {value!r}")
-
-
-_KEYS = {"ami_id", "bucket", "start", "duration", "fail_at", "reason", "region", "object_key"}
-
-
-def _spec(raw: object, index: int) -> TaskSpec:
+def _check_keys(raw: object, known: set[str], required: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ValueError("must be a table")
-    unknown = set(raw) - _KEYS
+    unknown = set(raw) - known
     if unknown:
-        raise ValueError(f"unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(_KEYS))})")
-    for required in ("ami_id", "bucket", "start", "duration"):
-        if required not in raw:
-            raise ValueError(f"missing key {required!r}")
-    fail_at = raw.get("fail_at")
-    if fail_at is not None and (
-        isinstance(fail_at, bool) or not isinstance(fail_at, int) or not 0 <= fail_at <= 99
-    ):
-        raise ValueError(f"key 'fail_at' must be a whole percent 0-99, got {fail_at!r}")
-    for name in ("bucket", "reason", "region", "object_key", "ami_id"):
-        if name in raw and not isinstance(raw[name], str):
-            raise ValueError(f"key {name!r} must be a string")
-    duration = parse_offset(raw["duration"])
+        raise ValueError(f"unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
+    for name in required:
+        if name not in raw:
+            raise ValueError(f"missing key {name!r}")
+    return raw
+
+
+def _string(raw: dict[str, Any], name: str, default: str = "") -> str:
+    value = raw.get(name, default)
+    if not isinstance(value, str):
+        raise ValueError(f"key {name!r} must be a string")
+    return value
+
+
+def _whole(raw: dict[str, Any], name: str, low: int, high: int, default: int = 0) -> int:
+    value = raw.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"key {name!r} must be a whole number {low}-{high}, got {value!r}")
+    return value
+
+
+def _image_facts(raw: dict[str, Any]) -> dict[str, object]:
+    facts: dict[str, object] = {}
+    for name in ("name", "description", "owner", "architecture"):
+        if name in raw:
+            facts[name] = _string(raw, name)
+    if "name" in facts and not 1 <= len(str(facts["name"])) <= 128:
+        raise ValueError("key 'name' must be 1 to 128 characters")
+    if "owner" in facts and not _ACCOUNT.match(str(facts["owner"])):
+        raise ValueError(f"key 'owner' must be a 12-digit account id, got {facts['owner']!r}")
+    if "architecture" in facts and facts["architecture"] not in ARCHITECTURES:
+        raise ValueError(f"key 'architecture' must be one of {', '.join(ARCHITECTURES)}")
+    if "deregistered" in raw:
+        if not isinstance(raw["deregistered"], bool):
+            raise ValueError("key 'deregistered' must be true or false")
+        facts["deregistered"] = raw["deregistered"]
+    if "volumes" in raw:
+        volumes = raw["volumes"]
+        if (
+            not isinstance(volumes, list)
+            or not 1 <= len(volumes) <= MAX_VOLUMES
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in volumes)
+            or not all(MIN_VOLUME_GIB <= v <= MAX_VOLUME_GIB for v in volumes)
+        ):
+            raise ValueError(
+                f"key 'volumes' must list 1 to {MAX_VOLUMES} sizes in GiB, each "
+                f"{MIN_VOLUME_GIB} to {MAX_VOLUME_GIB}, got {volumes!r}"
+            )
+        facts["volumes"] = tuple(volumes)
+    return facts
+
+
+def _task(raw: object) -> tuple[TaskSpec, dict[str, object]]:
+    table = _check_keys(raw, _TASK_KEYS | _IMAGE_KEYS, ("ami_id", "bucket", "start", "duration"))
+    fail_at = table.get("fail_at")
+    if fail_at is not None:
+        fail_at = _whole(table, "fail_at", 0, 99)
+    duration = parse_offset(table["duration"])
     if duration < timedelta(0):
         raise ValueError("key 'duration' must not be negative")
-    return TaskSpec(
-        ami_id=validate_ami_id(raw["ami_id"]),
-        bucket=raw["bucket"],
-        start=parse_offset(raw["start"]),
+    reason = _string(table, "reason")
+    spec = TaskSpec(
+        ami_id=validate_ami_id(_string(table, "ami_id")),
+        bucket=_string(table, "bucket"),
+        start=parse_offset(table["start"]),
         duration=duration,
         fail_at=fail_at,
-        reason=raw.get("reason", "") or ("Store task failed" if fail_at is not None else ""),
-        region=raw.get("region", DEFAULT_REGION),
-        object_key=raw.get("object_key", ""),
+        reason=reason or ("Store task failed" if fail_at is not None else ""),
+        region=_string(table, "region", DEFAULT_REGION),
+        object_key=_string(table, "object_key"),
+    )
+    return spec, _image_facts(table)
+
+
+def _image(raw: object) -> tuple[str, dict[str, object]]:
+    table = _check_keys(raw, _IMAGE_KEYS | {"ami_id", "region"}, ("ami_id",))
+    facts = _image_facts(table)
+    if "region" in table:
+        facts["region"] = _string(table, "region")
+    return validate_ami_id(_string(table, "ami_id")), facts
+
+
+def _duration(table: dict[str, Any], name: str, default: str) -> timedelta:
+    value = parse_offset(table.get(name, default))
+    if value <= timedelta(0):
+        raise ValueError(f"key {name!r} must be longer than zero")
+    return value
+
+
+def _batch(raw: object, number: int) -> Batch:
+    table = _check_keys(raw, _BATCH_KEYS, ("count", "buckets"))
+    count = _whole(table, "count", 1, MAX_BATCH)
+    buckets = table["buckets"]
+    if not isinstance(buckets, list) or not buckets:
+        raise ValueError("key 'buckets' must be a list of bucket names")
+    if not all(isinstance(b, str) and b for b in buckets):
+        raise ValueError("key 'buckets' must hold non-empty strings")
+    running = _whole(table, "running", 0, count)
+    spread, duration = _duration(table, "spread", "30d"), _duration(table, "duration", "1h")
+    if running < count and spread <= duration:
+        raise ValueError(f"key 'spread' ({spread}) must be longer than 'duration' ({duration})")
+    seed = table.get("seed", number)
+    if isinstance(seed, bool) or not isinstance(seed, str | int):
+        raise ValueError("key 'seed' must be a string or a whole number")
+    return Batch(
+        count=count,
+        buckets=tuple(buckets),
+        running=running,
+        failed_every=_whole(table, "failed_every", 0, MAX_BATCH),
+        spread=spread,
+        duration=duration,
+        region=_string(table, "region", DEFAULT_REGION),
+        reason=_string(table, "reason"),
+        seed=str(seed),
     )
 
 
+def _merge(
+    merged: dict[str, dict[str, tuple[object, str]]], ami: str, facts: dict[str, object], label: str
+) -> None:
+    known = merged.setdefault(ami, {})
+    for key, value in facts.items():
+        if key in known and known[key][0] != value:
+            other, where = known[key]
+            raise ValueError(f"{key} = {value!r} for {ami} disagrees with {where} ({other!r})")
+        known.setdefault(key, (value, label))
+
+
+def _tables(data: dict[str, Any], name: str) -> list[Any]:
+    tables = data.get(name, [])
+    if not isinstance(tables, list):
+        raise ValueError(f"'{name}' must be an array of tables: write [[{name}]]")
+    return tables
+
+
+def _parse(data: dict[str, Any]) -> Scenario:
+    extra = set(data) - _TOP
+    if extra:
+        raise ValueError(
+            f"unknown top-level key {sorted(extra)[0]!r}; use [[task]], [[image]], "
+            "[[batch]] or account"
+        )
+    account = data.get("account", DEFAULT_ACCOUNT)
+    if not isinstance(account, str) or not _ACCOUNT.match(account):
+        raise ValueError(f"'account' must be a 12-digit account id, got {account!r}")
+    tasks, batches = _tables(data, "task"), _tables(data, "batch")
+    if not tasks and not batches:
+        raise ValueError("no [[task]] or [[batch]] tables")
+    specs: list[TaskSpec] = []
+    merged: dict[str, dict[str, tuple[object, str]]] = {}
+    for kind, tables in (("task", tasks), ("image", _tables(data, "image")), ("batch", batches)):
+        for index, raw in enumerate(tables, start=1):
+            label = f"{kind} {index}"
+            try:
+                if kind == "task":
+                    spec, facts = _task(raw)
+                    specs.append(spec)
+                    _merge(merged, spec.ami_id, facts, label)
+                elif kind == "image":
+                    _merge(merged, *_image(raw), label)
+                else:
+                    specs.extend(_batch(raw, index).tasks())
+            except ValueError as exc:
+                raise ValueError(f"{label}: {exc}") from None
+    images = tuple(
+        ImageSpec(ami, **{key: value for key, (value, _) in facts.items()})  # type: ignore[arg-type]
+        for ami, facts in merged.items()
+        if facts
+    )
+    return Scenario(tuple(specs), images, account)
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario file; any problem is a ScenarioError naming the file and the task."""
+    """Read a scenario file; any problem is a ScenarioError naming the file and the table."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -140,88 +285,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{path}: cannot read scenario file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: invalid TOML: {exc}") from None
-    extra = set(data) - {"task"}
-    if extra:
-        raise ScenarioError(f"{path}: unknown top-level key {sorted(extra)[0]!r}; use [[task]]")
-    raw_tasks = data.get("task", [])
-    if not isinstance(raw_tasks, list) or not raw_tasks:
-        raise ScenarioError(f"{path}: no [[task]] tables")
-    specs = []
-    for index, raw in enumerate(raw_tasks, start=1):
-        try:
-            specs.append(_spec(raw, index))
-        except ValueError as exc:
-            raise ScenarioError(f"{path}: task {index}: {exc}") from None
-    return Scenario(tuple(specs))
-
-
-# The built-in demo -----------------------------------------------------------------------
-
-
-def _ami(n: int) -> str:
-    return "ami-0" + hashlib.sha256(f"amimon-demo-{n}".encode()).hexdigest()[:16]
-
-
-_LONG_REASON = (
-    "The snapshot data could not be copied to the bucket.\n"
-    "Amazon S3 returned AccessDenied for PutObject on s3://dr-backups-eu/.\n"
-    "Check that the bucket policy allows the EC2 store service principal and that the\n"
-    "bucket is in the same Region as the AMI, then store the AMI again."
-)
-_MARKUP_REASON = (
-    "[bold red]KMS key[/] [link=https://example.com/kms]arn:aws:kms:...[/link] is disabled [/]"
-)
-_UNICODE_REASON = "Échec : la clé KMS est désactivée — KMS キーが無効です ✗"
-
-
-def default_scenario() -> Scenario:
-    """The demo: 31 tasks over three buckets that visibly move in the first minutes.
-
-    Some finished days ago; one is older than 31 days (never returned); several are in
-    progress, two complete and one fails within the first minute; one AMI failed and was
-    stored again; failure reasons include a long multi-line one, non-ASCII text and text
-    that looks like Rich markup.
-    """
-    m, h, d = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
-    s = timedelta(seconds=1)
-    archive, dr, mig = "ami-archive-prod", "dr-backups-eu", "migration-staging"
-    specs = [
-        # Running now; two finish and one fails within the first minute.
-        TaskSpec(_ami(1), archive, -(29 * m + 35 * s), 30 * m),
-        TaskSpec(_ami(2), dr, -(19 * m + 10 * s), 20 * m),
-        TaskSpec(_ami(3), mig, -(10 * m + 30 * s), 30 * m, fail_at=37, reason=_LONG_REASON),
-        TaskSpec(_ami(4), archive, -12 * m, 25 * m),
-        TaskSpec(_ami(5), archive, -3 * m, 9 * m),
-        TaskSpec(_ami(6), dr, -40 * m, 70 * m),
-        TaskSpec(_ami(7), mig, -2 * m, 40 * m),
-        TaskSpec(_ami(8), archive, -5 * m, 15 * m, fail_at=62, reason=_MARKUP_REASON),
-        # Started during the demo.
-        TaskSpec(_ami(9), dr, 20 * s, 6 * m),
-        TaskSpec(_ami(10), archive, 75 * s, 12 * m),
-        # Failed three days ago and stored again an hour ago.
-        TaskSpec(_ami(11), dr, -3 * d, 2 * h, fail_at=23, reason=_UNICODE_REASON),
-        TaskSpec(_ami(11), dr, -1 * h, 90 * m),
-        # Days ago.
-        TaskSpec(_ami(12), archive, -1 * d, 50 * m),
-        TaskSpec(_ami(13), archive, -2 * d, 35 * m),
-        TaskSpec(_ami(14), dr, -2 * d - 3 * h, 2 * h),
-        TaskSpec(_ami(15), mig, -4 * d, 25 * m),
-        TaskSpec(_ami(16), archive, -5 * d, 3 * h),
-        TaskSpec(_ami(17), mig, -6 * d, 40 * m, fail_at=8, reason="InternalError: try again"),
-        TaskSpec(_ami(18), dr, -7 * d, 55 * m),
-        TaskSpec(_ami(19), archive, -9 * d, 80 * m),
-        TaskSpec(_ami(20), mig, -11 * d, 20 * m),
-        TaskSpec(_ami(21), archive, -13 * d, 65 * m),
-        TaskSpec(_ami(22), dr, -16 * d, 45 * m),
-        TaskSpec(_ami(23), archive, -19 * d, 30 * m),
-        TaskSpec(_ami(24), mig, -22 * d, 2 * h),
-        TaskSpec(_ami(25), archive, -25 * d, 75 * m),
-        TaskSpec(_ami(26), dr, -28 * d, 50 * m),
-        TaskSpec(_ami(27), archive, -30 * d, 40 * m),
-        # Older than 31 days: never returned.
-        TaskSpec(_ami(28), archive, -35 * d, 1 * h),
-        # In another region, seen with --region eu-west-1.
-        TaskSpec(_ami(29), dr, -15 * m, 45 * m, region="eu-west-1"),
-        TaskSpec(_ami(30), dr, -3 * d, 1 * h, region="eu-west-1"),
-    ]
-    return Scenario(tuple(specs))
+    try:
+        return _parse(data)
+    except ValueError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
