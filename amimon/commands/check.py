@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
     """One DryRun request per target and permission (no retries); exit 0 only if
     DescribeStoreImageTasks is permitted everywhere (DescribeImages is optional)."""
     source = context.source()
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # one line per verdict, never wrapped
     worst = Exit.OK
     try:
         for target in context.targets:
