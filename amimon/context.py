@@ -13,7 +13,7 @@ from amimon.model import Target
 if TYPE_CHECKING:
     from amimon.aws import Ec2TaskSource, Query, StaticCredentials
     from amimon.aws.paging import Waiter
-    from amimon.sim import SimServer
+    from amimon.demo import DemoEndpoint
 
 
 class Exit(IntEnum):
@@ -39,8 +39,6 @@ exit codes:
   130  interrupted (Ctrl+C); 129 and 143 on SIGHUP and SIGTERM
 """
 
-DEMO_REGION = "us-east-1"
-
 
 @dataclass(frozen=True)
 class Context:
@@ -49,14 +47,14 @@ class Context:
 
     config: Config
     targets: tuple[Target, ...]
-    demo: SimServer | None = None
+    demo: DemoEndpoint | None = None
 
     @property
     def credentials(self) -> StaticCredentials | None:
         if self.demo is None:
             return None
         from amimon.aws import StaticCredentials
-        from amimon.sim import DEMO_CREDENTIALS
+        from amimon.demo import DEMO_CREDENTIALS
 
         return StaticCredentials(*DEMO_CREDENTIALS)
 
@@ -75,7 +73,10 @@ class Context:
 
         if query is None:
             query = Query(image_ids=self.config.image_ids)
-        return Ec2TaskSource(self.targets, query, credentials=self.credentials, waiter=waiter)
+        prepare = self.demo.start if self.demo is not None else None
+        return Ec2TaskSource(
+            self.targets, query, credentials=self.credentials, waiter=waiter, prepare=prepare
+        )
 
     def close(self) -> None:
         if self.demo is not None:
@@ -113,16 +114,17 @@ def resolve_targets(config: Config, env: Mapping[str, str]) -> tuple[Target, ...
 
 
 def make_context(config: Config, env: Mapping[str, str], *, demo: bool = False) -> Context:
-    """Work out the targets and start the demo simulator if asked."""
+    """Work out the targets; for the demo, reserve the simulator's port (it starts with
+    the first request)."""
     if not demo:
         return Context(config=config, targets=resolve_targets(config, env))
-    from amimon.sim import SimServer
+    from amimon.demo import DEMO_REGION, DemoEndpoint
 
-    server = SimServer().start()
+    endpoint = DemoEndpoint()
     # The demo never looks at the user's profiles or credentials.
     config = replace(
-        config.with_overrides(endpoint_url=server.url, regions=config.regions or (DEMO_REGION,)),
+        config.with_overrides(endpoint_url=endpoint.url, regions=config.regions or (DEMO_REGION,)),
         profiles=(),
     )
-    targets = tuple(Target(None, r, server.url) for r in config.regions)
-    return Context(config=config, targets=targets, demo=server)
+    targets = tuple(Target(None, r, endpoint.url) for r in config.regions)
+    return Context(config=config, targets=targets, demo=endpoint)

@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE = ["amimon.model", "amimon.reducer", "amimon.view", "amimon.render", "amimon.config"]
+PURE = [
+    "amimon.model",
+    "amimon.reducer",
+    "amimon.estimate",
+    "amimon.view",
+    "amimon.render",
+    "amimon.derive",
+    "amimon.durations",
+    "amimon.config",
+]
 
 
 @pytest.mark.parametrize("module", PURE)
@@ -28,6 +37,29 @@ def test_importing_the_aws_adapter_does_not_load_boto3() -> None:
     code = "import sys, amimon.aws; print('boto3' in sys.modules, 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_the_demo_starts_without_the_simulator_or_botocore_loaded() -> None:
+    """Issue 12: the simulator (http.server, email, ...) and botocore load after the
+    monitor's first frame, in the poll worker; the demo only reserves its port."""
+    code = (
+        "import sys; from amimon.cli import build_parser, context_from; "
+        "context_from(build_parser().parse_args(['--demo']), {}); "
+        "heavy = ('amimon.sim', 'http.server', 'email', 'botocore', 'boto3'); "
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_simulator_does_not_import_the_client() -> None:
+    """So a bug in amimon's AWS code cannot agree with itself in the simulator."""
+    code = (
+        "import sys, amimon.sim, amimon.sim.command; "
+        "print(sorted(m for m in sys.modules if m.startswith(('amimon.aws', 'amimon.tui'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -77,8 +78,12 @@ class Clients:
         *,
         connect_timeout: float = 3.0,
         read_timeout: float = 10.0,
+        prepare: Callable[[], None] | None = None,
     ) -> None:
+        """``prepare`` runs once before the first client is made (the demo starts its
+        simulator there, in the worker, not before the monitor's first frame)."""
         self._credentials = credentials
+        self._prepare = prepare
         self._timeouts = (connect_timeout, read_timeout)
         self._lock = threading.Lock()
         self._sessions: dict[str | None, boto3.Session] = {}
@@ -104,6 +109,9 @@ class Clients:
             cached = self._clients.get(target)
             if cached is not None:
                 return cached
+            if self._prepare is not None:
+                self._prepare()
+                self._prepare = None
             try:
                 from botocore.config import Config
 

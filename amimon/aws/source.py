@@ -102,6 +102,7 @@ class Ec2TaskSource:
         waiter: Waiter | None = None,
         burst: float = STORE_TASKS_BURST,
         rate: float = STORE_TASKS_RATE,
+        prepare: Callable[[], None] | None = None,
     ) -> None:
         if not targets:
             raise ValueError("at least one target is needed")
@@ -110,7 +111,10 @@ class Ec2TaskSource:
         self.targets = tuple(dict.fromkeys(targets))
         self.query = query
         self.clients = Clients(
-            credentials, connect_timeout=connect_timeout, read_timeout=read_timeout
+            credentials,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            prepare=prepare,
         )
         self.requests = Requests()
         self.images_requests = Requests()

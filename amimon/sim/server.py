@@ -22,15 +22,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from amimon.demo import DEMO_CREDENTIALS
 from amimon.sim import images_api, tasks_api
 from amimon.sim.clock import Clock, ScaledClock
 from amimon.sim.protocol import ApiError, error_xml
 from amimon.sim.scenario import default_scenario
 from amimon.sim.spec import DEFAULT_REGION, Scenario
 from amimon.sim.throttle import Throttle
+
+__all__ = ["DEMO_CREDENTIALS", "FAULTS", "Fault", "SimServer"]
 from amimon.sim.world import Simulator
 
-DEMO_CREDENTIALS = ("AKIDAMIMONDEMO", "amimon-demo-secret-not-a-real-key")
 _REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/ec2/aws4_request")
 
 ACTIONS: Mapping[str, Callable[[Simulator, Mapping[str, str], str], str]] = {
@@ -169,12 +171,21 @@ class SimServer:
         created_duration: timedelta = timedelta(minutes=10),
         throttle: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
+        sock: socket.socket | None = None,
     ) -> None:
+        """``sock``: a socket already bound and listening on loopback (the demo reserves
+        its port before the simulator is imported); else one is bound to ``port``."""
         self.simulator = Simulator(
             scenario or default_scenario(), clock or ScaledClock(), created_duration
         )
         self.throttle = Throttle(monotonic) if throttle else None
-        self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
+        if sock is None:
+            self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
+        else:
+            self._httpd = _HTTPServer(sock.getsockname(), _Handler, bind_and_activate=False)
+            self._httpd.socket.close()
+            self._httpd.socket = sock
+            self._httpd.server_address = sock.getsockname()
         self._httpd.sim_server = self
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
