@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -310,6 +311,17 @@ def context_from(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run amimon; returns the exit code."""
+    # Start-up allocates hundreds of thousands of long-lived objects (Textual, Rich, the
+    # EC2 model): cyclic collection meanwhile is wasted work. The monitor turns it back
+    # on after its first frame (and freezes what start-up made); other commands now.
+    gc.disable()
+    try:
+        return _main(argv, env)
+    finally:
+        gc.enable()
+
+
+def _main(argv: Sequence[str] | None, env: Mapping[str, str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = getattr(args, "command", None) or "watch"
@@ -317,6 +329,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     module, _, name = spec.handler.partition(":")
     handler: Handler = getattr(import_module(module), name)
     if not spec.common:
+        gc.enable()
         return handler(args, Context(Config(), ()))
     environ = os.environ if env is None else env
     try:
@@ -327,6 +340,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     from amimon import logs
 
     logs.configure(context.config.log_level)
+    if command != "watch":
+        gc.enable()
     try:
         return handler(args, context)
     except KeyboardInterrupt:
