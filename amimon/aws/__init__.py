@@ -1,4 +1,4 @@
-"""The AWS edge: the only package outside ``amimon.sim`` that uses boto3, always lazily."""
+"""The AWS edge: the only package outside ``amimon.sim`` that uses botocore, always lazily."""
 
 from __future__ import annotations
 
