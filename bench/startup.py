@@ -45,7 +45,10 @@ Bare().run()
 
 
 def env() -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k not in {"COLUMNS", "LINES"}}
+    # Bytecode cached as an installed package has it (pip compiles on install); this
+    # machine's environment sets PYTHONDONTWRITEBYTECODE, which no user's would.
+    drop = {"COLUMNS", "LINES", "PYTHONDONTWRITEBYTECODE"}
+    out = {k: v for k, v in os.environ.items() if k not in drop}
     out.update(TERM="xterm-256color", COLORTERM="truecolor", AWS_EC2_METADATA_DISABLED="true")
     return out
 
