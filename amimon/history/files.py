@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
-from amimon.history.schema import NewerSchema, migrate
+from amimon.history.schema import VERSION, NewerSchema, migrate, version
 
 FILE_NAME = "history.sqlite3"
-DEFAULT_BUSY_TIMEOUT = 3.0  # seconds; amimon's own transactions take milliseconds
+DEFAULT_BUSY_TIMEOUT = 5.0  # seconds; amimon's own transactions take milliseconds
 
 
 def default_path() -> Path:
@@ -130,6 +130,9 @@ def open_checked(
         raise Unreadable("it is not a regular file")
     conn = connect(path, busy_timeout, pragmas)
     try:
+        found = version(conn)
+        if found > VERSION:
+            raise NewerSchema(found)  # before anything, WAL mode included, changes the file
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"could not use WAL mode (got {mode})")

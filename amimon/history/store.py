@@ -64,7 +64,7 @@ class HistoryStore:
         self.problem: str | None = None
         # True once a read failed (the reader got its default and ``warn`` was told).
         self.read_failed = False
-        self._warn = warn or _log_warning
+        self._warn = _log_warning if warn is None else warn
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._target_ids: dict[Target, int] = {}
