@@ -75,6 +75,10 @@ class Config:
     theme: str = "textual-dark"
     bell: bool = True
     log_level: str = "WARNING"
+    # The history database (amimon.history): on or off, where, and for how many days.
+    history: bool = True
+    history_path: str | None = None
+    history_days: int = 400
     # Where each key was set (file and line), so a value found wrong later (a theme the
     # monitor does not know) is still reported against its line.
     origins: Mapping[str, tuple[Path, int | None]] = field(
@@ -139,6 +143,15 @@ def check_log_level(value: str) -> str:
     return level
 
 
+def check_history_days(value: object) -> int:
+    """Days of history to keep: a whole number from 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number of days, got {value!r}")
+    if value < 1:
+        raise ValueError(f"must be at least 1 day, got {value}")
+    return value
+
+
 def _nonempty(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -193,6 +206,9 @@ _CONVERTERS: Mapping[str, Callable[[object], object]] = {
     "theme": _string(_nonempty),
     "bell": _boolean,
     "log_level": _string(check_log_level),
+    "history": _boolean,
+    "history_path": _string(_nonempty),
+    "history_days": check_history_days,
 }
 assert set(_CONVERTERS) == {f.name for f in fields(Config)} - {"origins"}
 # Accepted spellings of a key: one profile is written ``profile = "prod"``.

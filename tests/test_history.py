@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,6 +64,15 @@ def rows(store: HistoryStore, sql: str, *args: object) -> list[tuple[object, ...
     assert store.path is not None
     with sqlite3.connect(store.path) as conn:
         return list(conn.execute(sql, args))
+
+
+def test_history_imports_neither_textual_nor_boto3() -> None:
+    code = (
+        "import sys, amimon.history; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'textual', 'boto3', 'rich'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 # The pure write side -------------------------------------------------------------------

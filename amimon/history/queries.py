@@ -77,6 +77,7 @@ def _where(
     profiles: Sequence[str],
     regions: Sequence[str],
     endpoint: str | None,
+    ami_ids: Sequence[str],
 ) -> tuple[str, list[object]]:
     clauses: list[str] = []
     args: list[object] = []
@@ -89,6 +90,7 @@ def _where(
     if since is not None:
         clauses.append("t.start_us >= ?")
         args.append(to_us(since))
+    any_of("t.ami_id", ami_ids)
     any_of("t.bucket", buckets)
     any_of("t.state", states)
     any_of("g.profile", profiles)
@@ -132,11 +134,12 @@ def past_tasks(
     profiles: Sequence[str] = (),
     regions: Sequence[str] = (),
     endpoint: str | None = None,
+    ami_ids: Sequence[str] = (),
 ) -> list[PastTask]:
     """Tasks in the history, newest start first: by default the finished ones (Completed
     or Failed), also those AWS no longer returns. ``since`` bounds the start time; the
     other filters take exact values (any of each; all filters together)."""
-    where, args = _where(since, buckets, states, profiles, regions, endpoint)
+    where, args = _where(since, buckets, states, profiles, regions, endpoint, ami_ids)
     sql = f"{_PAST}{where} ORDER BY t.start_us DESC, t.ami_id"
 
     def query(conn: sqlite3.Connection) -> list[PastTask]:
