@@ -25,7 +25,7 @@ from amimon.history import (
 )
 from amimon.history.rows import from_us, to_us
 from amimon.model import FULL_POLL, Snapshot, StoreTask, Target, TargetPoll
-from amimon.reducer import MonitorState, TaskCompleted, reduce
+from amimon.reducer import MonitorState, TaskCompleted, TrackedTask, reduce
 from amimon.schedule import plan_for
 from tests.factories import EAST, T0, WEST, at, snap, task
 
@@ -354,3 +354,12 @@ def test_the_detail_panel_words_for_a_completion() -> None:
     end = ending(first.tasks[task(AMI).key])
     assert end is not None
     assert describe(end, "Completed") == "completed before 2026-11-27 12:00 UTC"
+
+
+def test_the_detail_panel_words_for_a_failure() -> None:
+    state, _ = reduce(MonitorState(), snap(task(AMI, 40, started=at(-10))), at(0))
+    state, _ = reduce(state, snap(task(AMI, 40, "Failed", started=at(-10), reason="x")), at(1))
+    end = ending(state.tasks[task(AMI, started=at(-10)).key])
+    assert end is not None and (end.after, end.by) == (at(0), at(1))
+    assert describe(end, "Failed") == "failed ≈ 2026-11-27 12:00 UTC (±30s), took 10m"
+    assert ending(TrackedTask(task(AMI, 40), T0, T0)) is None  # still running

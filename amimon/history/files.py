@@ -109,7 +109,6 @@ def connect(path: Path, busy_timeout: float, pragmas: Sequence[str] = ()) -> sql
     try:
         for pragma in pragmas:
             conn.execute(pragma)
-        conn.execute("PRAGMA foreign_keys = OFF")
     except BaseException:
         conn.close()
         raise

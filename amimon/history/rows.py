@@ -161,10 +161,12 @@ def poll_rows(before: MonitorState, after: MonitorState, now: datetime) -> PollR
     tasks: list[TaskRow] = []
     changes: list[ChangeRow] = []
     samples: list[SampleRow] = []
+    # Identity, not keys: hashing 1,000 task keys costs more than the rest of a quiet poll.
+    unchanged = {id(t) for t in before.tasks.values()}
     for key, tracked in after.tasks.items():
-        old = before.tasks.get(key)
-        if old is tracked:
+        if id(tracked) in unchanged:
             continue
+        old = before.tasks.get(key)
         task = tracked.task
         ami_id, start = storable(task.ami_id), task.start_time
         if ami_id is None or start is None:
