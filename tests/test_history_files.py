@@ -117,10 +117,69 @@ def test_a_truncated_database_is_moved_aside(path: Path, warned: Warnings) -> No
     assert size > 100_000 and not Path(f"{path}-wal").exists()
     with path.open("r+b") as f:
         f.truncate(size * 6 // 10)
+    began = time.monotonic()
     store = HistoryStore.open(path, warn=warned, now=T0)
+    assert time.monotonic() - began < 1.0  # every page is read on the writer thread
+    seed(store, [EAST], now=T0)  # may find the damage first; either way, once
+    assert store.flush(timeout=10)
     assert store.enabled and works(store)
     assert_one_line(warned, "is damaged", "moved it to")
     assert len(moved_aside(path)) == 1
+    store.close()
+
+
+def test_damage_only_a_full_read_finds_is_found_on_the_writer_thread(
+    path: Path, warned: Warnings
+) -> None:
+    filled(path, tasks=3)
+    # State changes written last fill the end of the file, and nothing the monitor reads
+    # at start touches them: only the check of every page finds them overwritten. (A cut
+    # off file SQLite notices at once: its header says how long it should be.)
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO changes VALUES (1, 'InProgress', 'Completed', ?, ?)",
+            [(n, n) for n in range(20000)],
+        )
+    conn.close()
+    sqlite3.connect(path).close()  # the last connection checkpoints and removes the WAL
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.seek(size * 8 // 10 // 4096 * 4096)
+        f.write(bytes(range(256)) * 32)  # two pages of nonsense
+    seeded = seed(HistoryStore(path, warn=warned), [EAST], now=T0)  # a reader only
+    assert len(seeded.tasks) == 3 and not warned
+    store = HistoryStore.open(path, warn=warned, now=T0)
+    assert store.flush(timeout=10)
+    assert_one_line(warned, "is damaged (quick_check", "moved it to")
+    # The fresh file gets all the monitor knows with its next poll.
+    store.record(seeded, seeded, at(1))
+    assert store.flush(timeout=10)
+    assert len(past_tasks(store)) == 3
+    store.close()
+
+
+def test_after_a_file_is_replaced_the_next_poll_writes_all_the_monitor_knows(
+    path: Path, warned: Warnings, children: list[subprocess.Popen[str]]
+) -> None:
+    # A completed task that never changes again must still reach the fresh file.
+    store = HistoryStore.open(path, warn=warned, busy_timeout=0.5, now=T0)
+    done, moving = task("ami-00000001", 100, "Completed"), task("ami-00000002", 10)
+    state, _ = reduce(MonitorState(), snap(done, moving), at(0))
+    store.record(MonitorState(), state, at(0))
+    assert store.flush(timeout=10)
+    locker = child(LOCKER, str(path), "wal")
+    children.append(locker)
+    assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+    for minute in (1, 2):
+        before = state
+        state, _ = reduce(state, snap(done, task("ami-00000002", 10 + minute)), at(minute))
+        store.record(before, state, at(minute))
+        assert store.flush(timeout=10)
+    assert_one_line(warned, "stayed locked", "moved it to")
+    assert sorted(t.ami_id for t in past_tasks(store, states=())) == [
+        "ami-00000001",
+        "ami-00000002",
+    ]
     store.close()
 
 

@@ -44,6 +44,7 @@ class Unreadable(Exception):
 class Diagnosis:
     remedy: Remedy
     words: str  # what is wrong, for a person: "is damaged (file is not a database)"
+    damaged: bool = False  # the file's content is bad (not a lock, not the directory)
 
 
 def diagnose(exc: BaseException, path: Path, busy_timeout: float) -> Diagnosis:
@@ -58,7 +59,7 @@ def diagnose(exc: BaseException, path: Path, busy_timeout: float) -> Diagnosis:
         isinstance(exc, sqlite3.DatabaseError)
         and any(w in lowered for w in ("malformed", "not a database", "encrypted", "corrupt"))
     ):
-        return Diagnosis(Remedy.MOVE_ASIDE, f"is damaged ({detail})")
+        return Diagnosis(Remedy.MOVE_ASIDE, f"is damaged ({detail})", damaged=True)
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in lowered or "busy" in lowered):
         return Diagnosis(
             Remedy.MOVE_ASIDE,
@@ -100,11 +101,15 @@ def move_aside(path: Path, now: datetime | None = None) -> Path:
     return target
 
 
-def connect(path: Path, busy_timeout: float, pragmas: Sequence[str] = ()) -> sqlite3.Connection:
+def connect(
+    path: Path, busy_timeout: float, pragmas: Sequence[str] = (), *, create: bool = True
+) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), usable from the thread
-    that holds the store's lock, waiting up to ``busy_timeout`` for another writer."""
+    that holds the store's lock, waiting up to ``busy_timeout`` for another writer; with
+    ``create`` False, one that never makes a file that is not there."""
+    where = path if create else f"{path.absolute().as_uri()}?mode=rw"
     conn = sqlite3.connect(
-        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        where, timeout=busy_timeout, isolation_level=None, check_same_thread=False, uri=not create
     )
     try:
         for pragma in pragmas:
@@ -122,7 +127,8 @@ def open_checked(
 
     WAL mode, so readers never wait for the writer and a killed writer loses only its
     unfinished transaction; ``synchronous = NORMAL``, which in WAL mode cannot corrupt the
-    file (a power cut may lose the last commits, a killed process does not).
+    file (a power cut may lose the last commits, a killed process does not). Reading every
+    page (``check``) is left to the writer thread: 100 ms for a year's file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if (path.exists() or path.is_symlink()) and not path.is_file():
@@ -136,11 +142,23 @@ def open_checked(
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"could not use WAL mode (got {mode})")
         conn.execute("PRAGMA synchronous = NORMAL")
-        problems = [row[0] for row in conn.execute("PRAGMA quick_check(1)")]
-        if problems != ["ok"]:
-            raise Damaged(f"quick_check: {problems[0] if problems else 'no answer'}")
         migrate(conn)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def check(conn: sqlite3.Connection) -> None:
+    """Read every page (``PRAGMA quick_check``); raise Damaged if any is bad."""
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(1)")]
+    if problems != ["ok"]:
+        raise Damaged(f"quick_check: {problems[0] if problems else 'no answer'}")
+
+
+def inode(path: Path) -> int | None:
+    """Which file is at ``path`` now (None if none): tells a file from its replacement."""
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None

@@ -190,3 +190,28 @@ def poll_rows(before: MonitorState, after: MonitorState, now: datetime) -> PollR
                     SampleRow(task.target, ami_id, start, last.at, last.progress, last.edge)
                 )
     return PollRows(now, answered, tuple(tasks), tuple(changes), tuple(samples))
+
+
+def _known_window(tracked: TrackedTask, start: datetime) -> tuple[datetime | None, datetime]:
+    """When the task's current state began, as far as the monitor state remembers."""
+    after = tracked.before_change
+    if tracked.task.state == TaskState.COMPLETED and tracked.completed_seen_at is not None:
+        return (start if after is None else after), tracked.completed_seen_at
+    return after, (tracked.first_seen if after is None else tracked.last_change)
+
+
+def state_rows(state: MonitorState, now: datetime) -> PollRows:
+    """Everything ``state`` knows, as rows: what a fresh file that replaced a damaged or
+    locked one needs, since tasks that do not change again would never reach it."""
+    tasks: list[TaskRow] = []
+    samples: list[SampleRow] = []
+    for tracked in state.tasks.values():
+        task = tracked.task
+        ami_id, start = storable(task.ami_id), task.start_time
+        if ami_id is None or start is None:
+            continue
+        tasks.append(_task_row(tracked, ami_id, start, _known_window(tracked, start), now))
+        samples.extend(
+            SampleRow(task.target, ami_id, start, s.at, s.progress, s.edge) for s in tracked.samples
+        )
+    return PollRows(now, tuple(state.answered_at.items()), tuple(tasks), (), tuple(samples))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from amimon.history import files, write
-from amimon.history.rows import ImageInfo, PollRows, poll_rows
+from amimon.history.rows import ImageInfo, PollRows, poll_rows, state_rows
 from amimon.model import Target
 from amimon.reducer import MonitorState
 
@@ -65,7 +65,10 @@ class HistoryStore:
         # True once a read failed (the reader got its default and ``warn`` was told).
         self.read_failed = False
         self._warn = _log_warning if warn is None else warn
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the writing connection, the file at ``path``
+        self._thread_lock = threading.Lock()  # never held for long: record() must not wait
+        # Set when a file is replaced: the next record() writes all the monitor knows.
+        self._rebase = False
         self._conn: sqlite3.Connection | None = None
         self._target_ids: dict[Target, int] = {}
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
@@ -82,12 +85,14 @@ class HistoryStore:
         pragmas: Sequence[str] = (),
         now: datetime | None = None,
     ) -> HistoryStore:
-        """Open (creating, checking, migrating) the file and forget tasks that started more
-        than ``days`` ago. Takes milliseconds, or up to ``busy_timeout`` if another process
-        holds the file locked. Never raises: check ``enabled``."""
+        """Open (creating and migrating) the file and forget tasks that started more than
+        ``days`` ago. Takes milliseconds, or up to ``busy_timeout`` if another process holds
+        the file locked; every page is then checked on the writer thread. Never raises:
+        check ``enabled``."""
         store = cls(path, days=days, warn=warn, busy_timeout=busy_timeout, pragmas=pragmas)
-        if store.enabled:
-            store._attempt("open", lambda conn: write.trim(conn, days, now or datetime.now(UTC)))
+        moment = now or datetime.now(UTC)
+        if store.enabled and store._attempt("open", lambda conn: write.trim(conn, days, moment)):
+            store._submit(("check", None))
         return store
 
     # Writing -------------------------------------------------------------------------
@@ -116,9 +121,14 @@ class HistoryStore:
 
     def record(self, before: MonitorState, after: MonitorState, now: datetime) -> None:
         """What one poll changed (``poll_rows``), queued for the writer thread: returns at
-        once. Call it in the poll worker after each ``reduce()``."""
+        once. Call it once per accepted poll (see ``amimon.history``). After the file was
+        replaced, it queues everything ``after`` knows instead (``state_rows``)."""
         if self.enabled:
-            rows = poll_rows(before, after, now)
+            if self._rebase:
+                self._rebase = False
+                rows = state_rows(after, now)
+            else:
+                rows = poll_rows(before, after, now)
             if not rows.empty:
                 self._submit(("poll", rows))
 
@@ -157,7 +167,7 @@ class HistoryStore:
         cannot be read (callers turn that into a warning, see ``read``)."""
         if self.path is None or not self.enabled:
             raise sqlite3.OperationalError("history is off")
-        conn = files.connect(self.path, self.busy_timeout, self.pragmas)
+        conn = files.connect(self.path, self.busy_timeout, self.pragmas, create=False)
         try:
             conn.execute("PRAGMA query_only = 1")
             yield conn
@@ -166,20 +176,29 @@ class HistoryStore:
 
     def read(self, query: Callable[[sqlite3.Connection], T], default: T) -> T:
         """``query`` run on a reading connection; ``default`` (and a warning) if it fails."""
-        if not self.enabled:
+        if not self.enabled or self.path is None:
             return default
+        read_from = files.inode(self.path)
         try:
             with self.reading() as conn:
                 return query(conn)
-        except (sqlite3.Error, OSError) as exc:
+        except Exception as exc:
             self.read_failed = True
-            self._tell(f"history: could not read {self.path}: {exc}")
+            diagnosis = files.diagnose(exc, self.path, self.busy_timeout)
+            with self._lock:
+                if files.inode(self.path) != read_from:
+                    return default  # already replaced, and said so
+                if diagnosis.damaged:
+                    self._drop_connection()
+                    self._move_aside(diagnosis)
+                else:
+                    self._tell(f"history: could not read {self.path}: {diagnosis.words}")
             return default
 
     # Inside --------------------------------------------------------------------------
 
     def _submit(self, item: _Item) -> None:
-        with self._lock:
+        with self._thread_lock:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="amimon-history", daemon=True
@@ -199,8 +218,10 @@ class HistoryStore:
             try:
                 if kind == "poll" and isinstance(payload, PollRows):
                     self.write(payload)
-                elif isinstance(payload, tuple):
+                elif kind == "images" and isinstance(payload, tuple):
                     self.write_images(payload)
+                elif kind == "check":
+                    self._attempt("check", files.check)
             except Exception as exc:  # write() never raises; this is a last line of defence
                 self._off(f"history: off after an unexpected error: {exc!r}")
 
@@ -221,22 +242,31 @@ class HistoryStore:
                     self._drop_connection()
                     diagnosis = files.diagnose(exc, self.path, self.busy_timeout)
                     if diagnosis.remedy is files.Remedy.MOVE_ASIDE and attempt == 1:
-                        try:
-                            moved = files.move_aside(self.path)
-                        except OSError as err:
-                            self._off(
-                                f"history: off: {self.path} {diagnosis.words} and could not "
-                                f"be moved aside ({err.strerror or err})"
-                            )
-                            return False
-                        self._tell(
-                            f"history: {self.path} {diagnosis.words}; moved it to "
-                            f"{moved.name} and started a new one"
-                        )
-                        continue
+                        if self._move_aside(diagnosis):
+                            continue
+                        return False
                     self._off(f"history: off: could not {doing} {self.path}: {diagnosis.words}")
                     return False
             return False
+
+    def _move_aside(self, diagnosis: files.Diagnosis) -> bool:
+        """Rename the file so the next open starts a fresh one (lock held); history turns
+        off if the directory refuses."""
+        assert self.path is not None
+        try:
+            moved = files.move_aside(self.path)
+        except OSError as err:
+            self._off(
+                f"history: off: {self.path} {diagnosis.words} and could not be moved aside "
+                f"({err.strerror or err})"
+            )
+            return False
+        self._rebase = True
+        self._tell(
+            f"history: {self.path} {diagnosis.words}; moved it to {moved.name} and started "
+            "a new one"
+        )
+        return True
 
     def _drop_connection(self) -> None:
         if self._conn is not None:
