@@ -13,7 +13,7 @@ For the monitor, in this order::
     store.close()                              # at exit: writes what is queued
 
 ``open`` takes milliseconds (up to the busy timeout, 5 s, when another process holds the
-file locked); ``seed`` about 20 ms for 1,000 tasks. Call ``record`` once per accepted
+file locked); ``seed`` about 30 ms for 1,000 tasks. Call ``record`` once per accepted
 poll with the state before it and after it (for a listing reduced page by page: before
 the first page, after the last), wherever the new state is accepted, so a reduction that
 is thrown away is never written. ``warn`` gets one line per problem, from the writer thread
