@@ -22,7 +22,7 @@ from amimon.config import (
     check_region,
     load_config,
 )
-from amimon.context import EXIT_CODES_HELP, Context, Exit, make_context
+from amimon.context import EXIT_CODES_HELP, Context, Exit, history_path, make_context
 from amimon.durations import parse_duration
 from amimon.model import normalize_state, validate_ami_id
 
@@ -46,6 +46,12 @@ def _interval(value: str) -> float:
     except ValueError:
         seconds = parse_duration(value)
     return check_interval(seconds)
+
+
+def _history_path(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
 
 
 def _ami_ids(value: str) -> list[str]:
@@ -128,6 +134,23 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
         metavar="PATH",
         help="config file (default: AMIMON_CONFIG or the platform config dir)",
     )
+    history = group.add_mutually_exclusive_group()
+    history.add_argument(
+        "--history",
+        dest="history_path",
+        type=_flag(_history_path, "history"),
+        default=default,
+        metavar="PATH",
+        help="keep the history in this SQLite file (default: history_path, or the "
+        "platform state dir; the demo uses a temporary file)",
+    )
+    history.add_argument(
+        "--no-history",
+        dest="no_history",
+        action="store_true",
+        default=default,
+        help="neither read nor write the history this run",
+    )
     group.add_argument(
         "--on-event",
         type=_flag(check_command, "on-event"),
@@ -157,6 +180,7 @@ class CommandSpec:
     configure: Callable[[argparse.ArgumentParser], None]
     handler: str  # "module:function"
     common: bool = True  # takes the AWS and polling options
+    targets: bool = True  # needs the targets resolved (a region, a known profile)
 
 
 def _configure_sim(parser: argparse.ArgumentParser) -> None:
@@ -238,6 +262,23 @@ def _configure_wait(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _configure_history(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--since",
+        default=None,
+        metavar="TIME|DURATION",
+        help="only tasks that started since: an ISO-8601 time (UTC unless it has an offset) "
+        "or a duration back from now, e.g. 30d (default: all the history keeps)",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table with a summary per bucket (default), json, or csv (tasks only)",
+    )
+
+
 COMMANDS: dict[str, CommandSpec] = {
     "watch": CommandSpec(
         "the live monitor (the default when no command is given)",
@@ -258,6 +299,13 @@ COMMANDS: dict[str, CommandSpec] = {
         "check that each profile/region may call ec2:DescribeStoreImageTasks (DryRun)",
         _no_options,
         "amimon.commands.check:run",
+    ),
+    "history": CommandSpec(
+        "finished store tasks amimon saw, also those AWS no longer returns (after 31 days): "
+        "when each ended, how long it took, and a summary per bucket",
+        _configure_history,
+        "amimon.commands.history:run",
+        targets=False,
     ),
     "sim": CommandSpec(
         "run the embedded EC2-compatible simulator on 127.0.0.1 (for trying amimon and the AWS CLI)",
@@ -293,8 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def context_from(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
-    """Merge flags over the config file and work out the targets (or start the demo)."""
+def context_from(
+    args: argparse.Namespace, env: Mapping[str, str], *, targets: bool = True
+) -> Context:
+    """Merge flags over the config file and work out the targets (or start the demo);
+    without ``targets``, only the config and the history path (nothing is resolved)."""
+    history_flag = getattr(args, "history_path", None)
+    history = False if getattr(args, "no_history", None) else True if history_flag else None
     config = load_config(getattr(args, "config", None), env).with_overrides(
         profiles=getattr(args, "profiles", None),
         regions=getattr(args, "regions", None),
@@ -305,8 +358,13 @@ def context_from(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
         interval=getattr(args, "interval", None),
         log_level=getattr(args, "log_level", None),
         on_event=getattr(args, "on_event", None),
+        history=history,
+        history_path=history_flag,
     )
-    return make_context(config, env, demo=bool(getattr(args, "demo", False)))
+    demo = bool(getattr(args, "demo", False))
+    if not targets:
+        return Context(config, (), history_path=history_path(config, demo=demo))
+    return make_context(config, env, demo=demo)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -333,7 +391,7 @@ def _main(argv: Sequence[str] | None, env: Mapping[str, str] | None) -> int:
         return handler(args, Context(Config(), ()))
     environ = os.environ if env is None else env
     try:
-        context = context_from(args, environ)
+        context = context_from(args, environ, targets=spec.targets)
     except ConfigError as exc:
         print(f"amimon: error: {exc}", file=sys.stderr)
         return Exit.USAGE

@@ -79,6 +79,10 @@ class Config:
     store_quota_gb: int = 1200
     on_event: tuple[str, ...] = ()
     on_event_timeout: float = 30.0
+    # The history database (amimon.history): on or off, where, and for how many days.
+    history: bool = True
+    history_path: str | None = None
+    history_days: int = 400
     # Where each key was set (file and line), so a value found wrong later (a theme the
     # monitor does not know) is still reported against its line.
     origins: Mapping[str, tuple[Path, int | None]] = field(
@@ -89,9 +93,11 @@ class Config:
         """A copy with every override that is not None (or an empty sequence) applied.
         Sequences are de-duplicated, keeping their order."""
         given = {k: v for k, v in overrides.items() if v is not None and v != () and v != []}
-        for name in ("profiles", "regions", "image_ids", "buckets", "states", "on_event"):
+        for name in ("profiles", "regions", "image_ids", "buckets", "states"):
             if name in given:
                 given[name] = tuple(dict.fromkeys(given[name]))
+        if "on_event" in given:
+            given["on_event"] = tuple(given["on_event"])  # an argument list: keep repeats
         origins = {k: v for k, v in self.origins.items() if k not in given}
         return replace(self, origins=origins, **given)
 
@@ -141,6 +147,15 @@ def check_log_level(value: str) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError(f"{value!r} is not one of debug, info, warning, error")
     return level
+
+
+def check_history_days(value: object) -> int:
+    """Days of history to keep: a whole number from 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number of days, got {value!r}")
+    if value < 1:
+        raise ValueError(f"must be at least 1 day, got {value}")
+    return value
 
 
 def _nonempty(value: str) -> str:
@@ -239,6 +254,9 @@ _CONVERTERS: Mapping[str, Callable[[object], object]] = {
     "store_quota_gb": check_quota,
     "on_event": check_command,
     "on_event_timeout": check_timeout,
+    "history": _boolean,
+    "history_path": _string(_nonempty),
+    "history_days": check_history_days,
 }
 assert set(_CONVERTERS) == {f.name for f in fields(Config)} - {"origins"}
 # Accepted spellings of a key: one profile is written ``profile = "prod"``.

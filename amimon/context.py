@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import IntEnum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from amimon.config import Config, ConfigError
@@ -48,6 +51,10 @@ class Context:
     config: Config
     targets: tuple[Target, ...]
     demo: DemoEndpoint | None = None
+    # The history file (amimon.history), None when history is off.
+    history_path: Path | None = None
+    # A temporary directory this context made (the demo's history) and removes at close.
+    scratch: Path | None = None
 
     @property
     def credentials(self) -> StaticCredentials | None:
@@ -81,6 +88,25 @@ class Context:
     def close(self) -> None:
         if self.demo is not None:
             self.demo.stop()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def history_path(config: Config, *, demo: bool = False) -> Path | None:
+    """Where the history lives: ``history_path`` (``~`` expanded), else the platform state
+    dir; None when history is off. The demo never touches the user's history: it takes
+    only a path given on the command line (one from the config file is ignored)."""
+    if not config.history:
+        return None
+    if demo and "history_path" in config.origins:
+        return None
+    if config.history_path:
+        return Path(config.history_path).expanduser()
+    if demo:
+        return None
+    from amimon.history.files import default_path
+
+    return default_path()
 
 
 def resolve_targets(config: Config, env: Mapping[str, str]) -> tuple[Target, ...]:
@@ -117,7 +143,8 @@ def make_context(config: Config, env: Mapping[str, str], *, demo: bool = False) 
     """Work out the targets; for the demo, reserve the simulator's port (it starts with
     the first request)."""
     if not demo:
-        return Context(config=config, targets=resolve_targets(config, env))
+        targets = resolve_targets(config, env)
+        return Context(config=config, targets=targets, history_path=history_path(config))
     from amimon.demo import DEMO_REGION, DemoEndpoint
 
     endpoint = DemoEndpoint()
@@ -127,4 +154,15 @@ def make_context(config: Config, env: Mapping[str, str], *, demo: bool = False) 
         profiles=(),
     )
     targets = tuple(Target(None, r, endpoint.url) for r in config.regions)
-    return Context(config=config, targets=targets, demo=endpoint)
+    # Without --history PATH, the demo keeps its history in a temporary directory.
+    path, scratch = history_path(config, demo=True), None
+    if path is None and config.history:
+        scratch = Path(tempfile.mkdtemp(prefix="amimon-demo-"))
+        path = scratch / "history.sqlite3"
+    return Context(
+        config=config,
+        targets=targets,
+        demo=endpoint,
+        history_path=path,
+        scratch=scratch,
+    )

@@ -131,3 +131,8 @@ def test_a_value_checked_later_is_still_reported_against_its_line(tmp_path: Path
     path = write(tmp_path, 'bell = true\n\ntheme = "no-such-theme"\n')
     error = load_config(path).error("theme", "unknown theme")
     assert str(error) == f"{path}:3: key 'theme': unknown theme"
+
+
+def test_an_on_event_command_keeps_repeated_arguments() -> None:
+    config = Config().with_overrides(on_event=["echo", "x", "x"])
+    assert config.on_event == ("echo", "x", "x")
