@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -139,7 +139,7 @@ class AmimonApp(App[int]):
             yield Static(id="empty")
             yield Detail(id="detail")
         yield EventLog(id="events")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.palette = alerts.palette(self)
@@ -157,11 +157,13 @@ class AmimonApp(App[int]):
     def _signalled(self, code: int) -> None:
         self.exit(return_code=code)
 
-    def on_resize(self) -> None:
-        self._apply_size()
+    def on_resize(self, event: events.Resize) -> None:
+        # The event has the new size; ``self.size`` may still be the previous one here.
+        self._apply_size(event.size.width, event.size.height)
 
-    def _apply_size(self) -> None:
-        width, height = self.size
+    def _apply_size(self, width: int | None = None, height: int | None = None) -> None:
+        width = self.size.width if width is None else width
+        height = self.size.height if height is None else height
         self.screen.set_class(width < WIDE, "-narrow")
         if not self._sized:
             self._sized = True

@@ -17,8 +17,7 @@ GAP = 1  # cells between two columns
 LEFT = 1  # cells before the first column
 AMI_WIDTH = 21  # ami- and 17 hex digits: never cut
 BAR_WIDTHS = (10, 5, 0)  # progress bar widths, tried in this order
-BUCKET_MIN = 12  # the bar narrows before the bucket gets less than this
-BUCKET_WANTED = 24  # ... or less than its names need, up to this
+BUCKET_MIN = 12  # the bar narrows before the bucket gets less than this (or its names)
 BUCKET_FLOOR = 8  # Age and ETA give way before the bucket gets less than this
 BUCKET_MAX = 63  # S3 bucket names are at most 63 characters
 
@@ -46,7 +45,7 @@ class ColumnSpec:
 
 SPECS: tuple[ColumnSpec, ...] = (
     ColumnSpec(Column.PROFILE, min=7, max=20, when="profiles", sort=SortColumn.REGION),
-    ColumnSpec(Column.REGION, width=14, when="regions", sort=SortColumn.REGION),
+    ColumnSpec(Column.REGION, min=9, max=14, when="regions", sort=SortColumn.REGION),
     ColumnSpec(Column.AMI, width=AMI_WIDTH, sort=SortColumn.AMI),
     ColumnSpec(Column.BUCKET, min=BUCKET_MIN, max=BUCKET_MAX, sort=SortColumn.BUCKET),
     ColumnSpec(Column.STATE, width=10, sort=SortColumn.STATE),
@@ -121,7 +120,8 @@ def plan_columns(
         and (s.when != "profiles" or profiles > 1)
         and (s.when != "regions" or regions > 1)
     ]
-    widths: dict[Column, int] = {s.column: s.width if s.width is not None else s.min for s in base}
+    # Region and profile names are identifiers too: as wide as their content from the start.
+    widths = {s.column: s.width if s.width is not None else _content(s, content) for s in base}
     widths[Column.BUCKET] = 0
 
     def left(bar: int) -> int:
@@ -130,7 +130,7 @@ def plan_columns(
 
     # Whole identifiers before a long bar: the bar narrows while the bucket's names do not
     # fit; below 80 columns Age, then ETA give way before the bucket goes under its floor.
-    wanted = max(BUCKET_MIN, min(BUCKET_WANTED, content.get(Column.BUCKET, 0)))
+    wanted = _content(SPEC[Column.BUCKET], content)
     bar = next((b for b in BAR_WIDTHS if left(b) >= wanted), BAR_WIDTHS[-1])
     for leaving in (Column.AGE, Column.ETA):
         if left(bar) < BUCKET_FLOOR and leaving in widths:
@@ -139,11 +139,9 @@ def plan_columns(
 
     # Room to spare beyond the bucket's names: extras join in rank order, each with what
     # it needs, then grow to their content; what is still left stays blank at the end.
-    spare = widths[Column.BUCKET] - max(wanted, _content(SPEC[Column.BUCKET], content))
+    spare = widths[Column.BUCKET] - wanted
     if spare > 0:
         widths[Column.BUCKET] -= spare
-        if Column.PROFILE in widths:
-            spare = _grow(widths, Column.PROFILE, _content(SPEC[Column.PROFILE], content), spare)
         for spec in sorted((s for s in SPECS if s.extra), key=lambda s: s.rank):
             if spec.width is None and not content.get(spec.column):
                 continue

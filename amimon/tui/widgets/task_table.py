@@ -148,6 +148,7 @@ class TaskTable(ScrollView, can_focus=True):
                 (Column.KEY, render.safe(task.object_key)),
                 (Column.REASON, render.first_line(task.failure_reason, 400)),
                 (Column.PROFILE, task.target.profile or ""),
+                (Column.REGION, task.target.region or ""),
             ):
                 if len(value) > content.get(column, 0):
                     content[column] = len(value)
