@@ -77,6 +77,8 @@ def rows(app: AmimonApp) -> list[list[str]]:
 
 def column(app: AmimonApp, name: str) -> list[str]:
     table = app.query_one(TaskTable)
+    if not table.display:
+        return []
     index = table.header_text().index(name)
     return [r[index] for r in rows(app)]
 
