@@ -7,41 +7,38 @@ import gc
 import logging
 import signal
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from amimon.model import ErrorKind, PollFailure, Snapshot, Target, TaskKey
-from amimon.reducer import (
-    Event,
-    MonitorState,
-    PollFailed,
-    TargetFailure,
-    TaskAppeared,
-    TaskCompleted,
-    TaskFailed,
-    TaskStateChanged,
-    reduce,
+from amimon.model import Target
+from amimon.reducer import MonitorState
+from amimon.tui import alerts, keys
+from amimon.tui.display import Display
+from amimon.tui.poller import (
+    PollCrashed,
+    PollDone,
+    Poller,
+    PollPage,
+    TaskSource,
+    Timers,
+    crashed,
 )
-from amimon.tui import alerts, clock
-from amimon.tui.poller import PollCrashed, PollDone, Poller, PollPage, TaskSource, Timers
-from amimon.tui.screens.help import HelpScreen, typed
-from amimon.tui.widgets import banner, detail, header
+from amimon.tui.screens.help import HelpScreen
 from amimon.tui.widgets.banner import Banner
 from amimon.tui.widgets.detail import Detail
 from amimon.tui.widgets.event_log import EventLog, loaded_words
 from amimon.tui.widgets.filter_bar import FilterBar
-from amimon.tui.widgets.header import Header, HeaderInfo
-from amimon.tui.widgets.task_table import HIGHLIGHT_FOR, TaskTable
-from amimon.view import Sort, SortColumn, TaskFilter, visible
+from amimon.tui.widgets.header import Header
+from amimon.tui.widgets.task_table import TaskTable
+from amimon.view import Sort, SortColumn, TaskFilter
 
 log = logging.getLogger(__name__)
 WIDE = 110  # columns from which the detail panel sits beside the table
@@ -51,41 +48,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _key(key: str, action: str, words: str, tooltip: str, show: bool = True) -> Binding:
-    return Binding(key, action, words, tooltip=tooltip, show=show, key_display=typed(key))
-
-
 class AmimonApp(App[int]):
     """The monitor. Widgets render what they are given; only the poller's worker does I/O."""
 
     CSS_PATH = "amimon.tcss"
     TITLE = "amimon"
-    # Bindings live here and only here: the footer, help screen and palette read them.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        _key("r", "refresh", "Refresh", "Poll now (a full listing)"),
-        _key("p", "pause", "Pause", "Pause or resume polling"),
-        _key("p", "resume", "Resume", "Resume polling"),
-        _key("b", "focus_bucket", "Bucket", "Filter by bucket (suggests buckets seen)"),
-        _key("s", "cycle_state", "State", "Cycle the state filter: all, running, done, failed"),
-        _key("slash", "focus_search", "Search", "Search AMI ids, buckets, keys and reasons"),
-        _key(
-            "escape",
-            "clear_filters",
-            "Clear",
-            "Clear the field being edited, or all filters",
-            False,
-        ),
-        _key("o", "cycle_sort", "Sort", "Cycle the sort column (or click a header)", False),
-        _key("d", "toggle_details", "Details", "Show or hide the task details panel"),
-        _key("e", "toggle_events", "Events", "Show or hide the event log", False),
-        _key("c", "copy_ami", "Copy", "Copy the selected AMI id", False),
-        _key("u", "copy_uri", "Copy URI", "Copy the selected task's S3 URI", False),
-        _key("question_mark", "help", "Help", "Show every key"),
-        _key("q", "quit", "Quit", "Quit amimon"),
-        Binding(
-            "ctrl+c", "interrupt", "Quit", tooltip="Quit (exit code 130)", show=False, priority=True
-        ),
-    ]
+    # Bindings live in one place (keys.py): the footer, help screen and palette read them.
+    BINDINGS: ClassVar[list[BindingType]] = keys.BINDINGS
 
     def __init__(
         self,
@@ -112,15 +81,17 @@ class AmimonApp(App[int]):
         self.state = MonitorState()
         self.task_filter = task_filter or TaskFilter()
         self.sort_order = Sort()
-        self.changed_at: dict[TaskKey, datetime] = {}
         extra = {"monotonic": monotonic} if monotonic else {}
         self.poller = Poller(
             self, source, lambda: self.state, interval=interval, clock=clock, timers=timers, **extra
         )
         self.palette = alerts.palette(self)
-        self._wake_timer: Timer | None = None
+        self.display_ = Display(self)
         self._sized = False  # the first sizing picks which panels start open
         self._frozen = False
+
+    def _buckets_seen(self) -> set[str]:
+        return {t.task.bucket for t in self.state.tasks.values() if t.task.bucket}
 
     @property
     def polling(self) -> bool:
@@ -131,7 +102,7 @@ class AmimonApp(App[int]):
         return self.poller.paused
 
     def compose(self) -> ComposeResult:
-        yield Header(self._header_info(), id="header")
+        yield Header(self.display_.header_info(self.clock()), id="header")
         yield FilterBar(self.task_filter, self._buckets_seen, id="filter-bar")
         yield Banner(id="banner")
         with Horizontal(id="main"):
@@ -180,7 +151,11 @@ class AmimonApp(App[int]):
 
     def poll_now(self, full: bool = False) -> None:
         self.poller.poll_now(full)
-        self._show_header(self.clock())
+        self.display_.show_clocked(self.clock())
+
+    def refresh_view(self) -> None:
+        """Show the current state everywhere."""
+        self.display_.show()
 
     def on_poll_page(self, message: PollPage) -> None:
         self.state = message.state
@@ -195,9 +170,8 @@ class AmimonApp(App[int]):
                 if not self._frozen:
                     self._frozen = True
                     gc.freeze()  # the tasks loaded now live long: keep them out of GC passes
-            self._handle_events(message.events, message.at)
+            self.display_.news(message.events, message.at)
         except Exception as exc:  # a poll can fail; the loop cannot
-            log.exception("handling a poll failed")
             self._fail_visibly(exc)
         finally:
             self._poll_finished()
@@ -218,118 +192,13 @@ class AmimonApp(App[int]):
         try:
             self.refresh_view()
         except Exception as exc:
-            log.exception("showing a poll failed")
             self._fail_visibly(exc)
 
     def _fail_visibly(self, error: BaseException) -> None:
-        """An unexpected error: into the state as a failed poll (banner, event line)."""
-        now = self.clock()
-        words = f"Internal error while polling: {type(error).__name__}: {error}"
-        failure = PollFailure(ErrorKind.UNKNOWN, words)
-        try:
-            self.state, events = reduce(self.state, Snapshot((), (failure,)), now)
-        except Exception:
-            failures = {**self.state.failures, None: TargetFailure(failure, now)}
-            self.state = replace(self.state, failures=failures)
-            events = (PollFailed(failure, now),)
-        try:
+        log.error("unexpected error in a poll", exc_info=error)
+        self.state, events = crashed(self.state, error, self.clock())
+        with suppress(Exception):
             self.query_one(EventLog).add(events)
-        except Exception:
-            log.exception("showing a poll failure failed")
-
-    def _handle_events(self, events: Sequence[Event], now: datetime) -> None:
-        for event in events:
-            # Progress shows in the bar; highlight what changes a row's meaning.
-            news = isinstance(event, TaskCompleted | TaskFailed | TaskStateChanged)
-            if news or (isinstance(event, TaskAppeared) and not event.initial):
-                self.changed_at[event.task.key] = now  # type: ignore[union-attr]
-        for key in [k for k, at in self.changed_at.items() if now - at >= HIGHLIGHT_FOR]:
-            del self.changed_at[key]
-        self.query_one(EventLog).add(events)
-        if alerts.notify_finished(self, events) and self.ring_bell:
-            self.bell()
-
-    # showing
-
-    def _buckets_seen(self) -> set[str]:
-        return {t.task.bucket for t in self.state.tasks.values() if t.task.bucket}
-
-    def _header_info(self, now: datetime | None = None) -> HeaderInfo:
-        return header.header_info(
-            self.state,
-            self.targets,
-            now or self.clock(),
-            interval=self.poller.interval,
-            demo=self.demo,
-            paused=self.paused,
-            polling=self.polling,
-        )
-
-    def _show_header(self, now: datetime) -> None:
-        self.query_one(Header).show(self._header_info(now))
-
-    def refresh_view(self) -> None:
-        """Show the current state: header, banner, table, details, filter status."""
-        now = self.clock()
-        rows = visible(self.state, self.task_filter, self.sort_order)
-        keys = [t.key for t in rows]
-        table = self.query_one(TaskTable)
-        table.show(self.state, keys, now, self.changed_at)
-        table.display = bool(keys)
-        empty = self.query_one("#empty", Static)
-        empty.display = not keys
-        if not keys:
-            filtered = self.task_filter.describe() if self.task_filter.active else None
-            empty.update(alerts.empty_message(self.state, self.targets, filtered))
-        self.query_one(FilterBar).show_status(len(keys), len(self.state.tasks), self.sort_order)
-        self._show_clocked(now)
-
-    def _show_clocked(self, now: datetime) -> None:
-        """What moves with the clock: header age, banner countdown, details, table texts."""
-        self._show_header(now)
-        self.query_one(Banner).show(self.state, now, self.poller.retry_in())
-        self.query_one(TaskTable).tick(now)
-        self._show_detail(now)
-        self._schedule_wake()
-
-    def _selected(self) -> TaskKey | None:
-        return self.query_one(TaskTable).cursor_key
-
-    def _show_detail(self, now: datetime) -> None:
-        panel = self.query_one(Detail)
-        if panel.display:
-            key = self._selected()
-            tracked = self.state.tasks.get(key) if key else None
-            text = detail.detail_text(tracked, now, self.palette, self.state, panel.text_width)
-            panel.show(text, key)
-
-    def _schedule_wake(self) -> None:
-        """Wake at the next moment any visible text changes (and not before)."""
-        now = self.clock()
-        key = self._selected()
-        tracked = self.state.tasks.get(key) if key else None
-        retry_in = self.poller.retry_in()
-        moment = clock.earliest(
-            (
-                header.next_change(self.state, now, self.poller.interval),
-                banner.next_change(self.state, now, retry_in),
-                self.query_one(TaskTable).next_change(),
-                detail.next_change(tracked, now, self.state)
-                if self.query_one(Detail).display
-                else None,
-            )
-        )
-        if self._wake_timer is not None:
-            self._wake_timer.stop()
-            self._wake_timer = None
-        if moment is not None:
-            delay = max(0.05, (moment - now).total_seconds())
-            self._wake_timer = self.set_timer(delay, self._wake)
-
-    def _wake(self) -> None:
-        self._wake_timer = None
-        if self.is_running and self.screen_stack:
-            self._show_clocked(self.clock())
 
     # messages from the parts
 
@@ -340,15 +209,15 @@ class AmimonApp(App[int]):
 
     @on(TaskTable.Highlighted)
     def _row_highlighted(self) -> None:
-        self._show_detail(self.clock())
-        self._schedule_wake()
+        self.display_.show_detail(self.clock())
+        self.display_.schedule_wake()
 
     @on(TaskTable.Selected)
     def _row_selected(self) -> None:
         panel = self.query_one(Detail)
         if not panel.display:
             panel.display = True
-            self.call_after_refresh(self._show_detail, self.clock())
+            self.call_after_refresh(self.display_.show_detail, self.clock())
 
     @on(TaskTable.HeaderClicked)
     def _header_clicked(self, event: TaskTable.HeaderClicked) -> None:
@@ -418,18 +287,18 @@ class AmimonApp(App[int]):
     def action_toggle_details(self) -> None:
         panel = self.query_one(Detail)
         panel.display = not panel.display
-        self.call_after_refresh(self._show_detail, self.clock())
+        self.call_after_refresh(self.display_.show_detail, self.clock())
 
     def action_toggle_events(self) -> None:
         events = self.query_one(EventLog)
         events.display = not events.display
 
     def action_copy_ami(self) -> None:
-        key = self._selected()
+        key = self.query_one(TaskTable).cursor_key
         alerts.copy(self, "AMI id", (key.ami_id or "") if key else "")
 
     def action_copy_uri(self) -> None:
-        key = self._selected()
+        key = self.query_one(TaskTable).cursor_key
         tracked = self.state.tasks.get(key) if key else None
         alerts.copy(self, "S3 URI", tracked.task.s3_uri if tracked else "")
 
@@ -438,13 +307,7 @@ class AmimonApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.action not in {"quit", "help"}:
-
-                def run(action: str = binding.action) -> None:
-                    self.call_later(self.run_action, action)
-
-                yield SystemCommand(binding.description, binding.tooltip, run)
+        yield from keys.commands(self)
 
 
 def run(args: object, context: object) -> int:

@@ -9,14 +9,15 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from textual.app import App
 from textual.message import Message
 
-from amimon.model import PollPlan, Snapshot, Target
-from amimon.reducer import Event, MonitorState, reduce
+from amimon.model import ErrorKind, PollFailure, PollPlan, Snapshot, Target
+from amimon.reducer import Event, MonitorState, PollFailed, TargetFailure, reduce
 from amimon.schedule import next_delay, planner
 
 log = logging.getLogger(__name__)
@@ -185,3 +186,17 @@ class Poller:
             self._timer.stop()
             self._timer = None
         self._next_at = None
+
+
+def crashed(
+    state: MonitorState, error: BaseException, now: datetime
+) -> tuple[MonitorState, tuple[Event, ...]]:
+    """An unexpected error as a failed poll: the banner and an event line say so, the data
+    is kept and marked stale, and the next good poll clears it like any other failure."""
+    words = f"Internal error while polling: {type(error).__name__}: {error}"
+    failure = PollFailure(ErrorKind.UNKNOWN, words)
+    try:
+        return reduce(state, Snapshot((), (failure,)), now)
+    except Exception:  # reduce itself is what broke: record the failure by hand
+        failures = {**state.failures, None: TargetFailure(failure, now)}
+        return replace(state, failures=failures), (PollFailed(failure, now),)
