@@ -22,6 +22,7 @@ from amimon.model import Target
 from amimon.reducer import MonitorState
 from amimon.tui import alerts, keys
 from amimon.tui.display import Display
+from amimon.tui.order import Order
 from amimon.tui.poller import (
     PollCrashed,
     PollDone,
@@ -83,12 +84,20 @@ class AmimonApp(App[int]):
         self.sort_order = Sort()
         extra = {"monotonic": monotonic} if monotonic else {}
         self.poller = Poller(
-            self, source, lambda: self.state, interval=interval, clock=clock, timers=timers, **extra
+            self,
+            source,
+            lambda: self.state,
+            interval=interval,
+            clock=clock,
+            view=lambda: (self.task_filter, self.sort_order),
+            timers=timers,
+            **extra,
         )
         self.palette = alerts.palette(self)
         self.display_ = Display(self)
         self._sized = False  # the first sizing picks which panels start open
         self._frozen = False
+        self._rows: Order | None = None
 
     def _buckets_seen(self) -> set[str]:
         return {t.task.bucket for t in self.state.tasks.values() if t.task.bucket}
@@ -159,12 +168,12 @@ class AmimonApp(App[int]):
 
     def on_poll_page(self, message: PollPage) -> None:
         self.state = message.state
-        self.refresh_view()
+        self.display_.show(message.rows)
 
     def on_poll_done(self, message: PollDone) -> None:
         try:
             was_loaded = self.state.loaded
-            self.state = message.state
+            self.state, self._rows = message.state, message.rows
             if self.state.loaded and not was_loaded:
                 self.query_one(EventLog).say(message.at, loaded_words(self.state, self.targets))
                 if not self._frozen:
@@ -190,9 +199,10 @@ class AmimonApp(App[int]):
         else:
             self.poller.running = False
         try:
-            self.refresh_view()
+            self.display_.show(self._rows)  # the worker's order, if it still fits
         except Exception as exc:
             self._fail_visibly(exc)
+        self._rows = None
 
     def _fail_visibly(self, error: BaseException) -> None:
         log.error("unexpected error in a poll", exc_info=error)

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from amimon.model import TaskKey
 from amimon.reducer import Event, TaskAppeared, TaskCompleted, TaskFailed, TaskStateChanged
 from amimon.tui import alerts, clock
+from amimon.tui.order import Order, order
 from amimon.tui.widgets import banner, detail, header
 from amimon.tui.widgets.banner import Banner
 from amimon.tui.widgets.detail import Detail
@@ -19,7 +20,6 @@ from amimon.tui.widgets.event_log import EventLog
 from amimon.tui.widgets.filter_bar import FilterBar
 from amimon.tui.widgets.header import Header, HeaderInfo
 from amimon.tui.widgets.task_table import HIGHLIGHT_FOR, TaskTable
-from amimon.view import visible
 
 if TYPE_CHECKING:
     from amimon.tui.app import AmimonApp
@@ -47,13 +47,17 @@ class Display:
             polling=app.poller.running,
         )
 
-    def show(self) -> None:
-        """Everything: the table's rows in filter and sort order, the status, the rest."""
+    def show(self, rows: Order | None = None) -> None:
+        """Everything: the table's rows in filter and sort order (``rows`` when the worker
+        worked them out for this state, filter and sort), the status, the rest."""
         app = self.app
         now = app.clock()
-        keys = [t.key for t in visible(app.state, app.task_filter, app.sort_order)]
+        if rows is None or not rows.fits(app.state, app.task_filter, app.sort_order):
+            table_state = app.query_one(TaskTable).state
+            rows = order(app.state, app.task_filter, app.sort_order, since=table_state)
+        keys = rows.keys
         table = app.query_one(TaskTable)
-        table.show(app.state, keys, now, self.changed_at)
+        table.show(rows, now, self.changed_at)
         table.display = bool(keys)
         empty = app.query_one("#empty", Static)
         empty.display = not keys
@@ -61,14 +65,15 @@ class Display:
             filtered = app.task_filter.describe() if app.task_filter.active else None
             empty.update(alerts.empty_message(app.state, app.targets, filtered))
         app.query_one(FilterBar).show_status(len(keys), len(app.state.tasks), app.sort_order)
-        self.show_clocked(now)
+        self.show_clocked(now, table=False)
 
-    def show_clocked(self, now: datetime) -> None:
+    def show_clocked(self, now: datetime, *, table: bool = True) -> None:
         """What moves with the clock: header age, banner countdown, details, table texts."""
         app = self.app
         app.query_one(Header).show(self.header_info(now))
         app.query_one(Banner).show(app.state, now, app.poller.retry_in())
-        app.query_one(TaskTable).tick(now)
+        if table:
+            app.query_one(TaskTable).tick(now)
         self.show_detail(now)
         self.schedule_wake()
 

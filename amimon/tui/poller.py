@@ -19,8 +19,11 @@ from textual.message import Message
 from amimon.model import ErrorKind, PollFailure, PollPlan, Snapshot, Target
 from amimon.reducer import Event, MonitorState, PollFailed, TargetFailure, reduce
 from amimon.schedule import next_delay, planner
+from amimon.tui.order import Order, order
+from amimon.view import Sort, TaskFilter
 
 log = logging.getLogger(__name__)
+PAGE_EVERY = 0.1  # seconds between two pages shown while a long listing loads
 
 
 class TaskSource(Protocol):
@@ -44,9 +47,9 @@ class Timers(Protocol):
 class PollPage(Message):
     """A page of a long listing, already reduced: rows appear before the listing ends."""
 
-    def __init__(self, state: MonitorState) -> None:
+    def __init__(self, state: MonitorState, rows: Order) -> None:
         super().__init__()
-        self.state = state
+        self.state, self.rows = state, rows
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PollPage)
@@ -56,10 +59,15 @@ class PollDone(Message):
     """A poll finished (well or not): the state reduced from ``base`` and what changed."""
 
     def __init__(
-        self, base: MonitorState, state: MonitorState, events: tuple[Event, ...], at: datetime
+        self,
+        base: MonitorState,
+        state: MonitorState,
+        events: tuple[Event, ...],
+        at: datetime,
+        rows: Order | None = None,
     ) -> None:
         super().__init__()
-        self.base, self.state, self.events, self.at = base, state, events, at
+        self.base, self.state, self.events, self.at, self.rows = base, state, events, at, rows
 
 
 class PollCrashed(Message):
@@ -97,6 +105,7 @@ class Poller:
         *,
         interval: float,
         clock: Callable[[], datetime],
+        view: Callable[[], tuple[TaskFilter, Sort]] = lambda: (TaskFilter(), Sort()),
         timers: Timers | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
@@ -109,6 +118,7 @@ class Poller:
         self.started = 0
         self._state = state
         self._clock = clock
+        self._view = view
         self._timers: Timers = timers or (lambda delay, callback: app.set_timer(delay, callback))
         self._monotonic = monotonic
         self._rand = rand
@@ -138,19 +148,29 @@ class Poller:
         """The worker: fetch, reduce each page and the whole, post one message. Whatever
         raises becomes a ``PollCrashed``, so the UI always hears back."""
         pages = _Pages(base, self._clock)
+        posted = [0.0]
         message: Message
         try:
 
             def on_page(snapshot: Snapshot) -> None:
-                self.app.post_message(PollPage(pages.fold(snapshot)))
+                state = pages.fold(snapshot)
+                if time.monotonic() - posted[0] >= PAGE_EVERY:  # the screen keeps up anyway
+                    posted[0] = time.monotonic()
+                    self.app.post_message(PollPage(state, self._order(state, base)))
 
             snapshot = self.source.fetch(planner(base, full=full), on_page=on_page)
             state = pages.fold(snapshot)
-            message = PollDone(base, state, tuple(pages.events), self._clock())
+            rows = self._order(state, base)
+            message = PollDone(base, state, tuple(pages.events), self._clock(), rows)
         except Exception as exc:  # a poll can fail; the loop cannot
             log.exception("poll failed unexpectedly")
             message = PollCrashed(exc, pages.state)
         self.app.post_message(message)
+
+    def _order(self, state: MonitorState, base: MonitorState) -> Order:
+        """The rows as the UI filters and sorts them now (it checks they still fit)."""
+        task_filter, sort = self._view()
+        return order(state, task_filter, sort, since=base)
 
     def finished(self, throttled_polls: int) -> None:
         """The UI has taken a poll's result: schedule the next (backing off if throttled)."""

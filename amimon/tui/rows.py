@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from rich.console import Console
 from rich.style import Style
@@ -27,10 +28,20 @@ from amimon.tui.columns import GAP, LEFT, ColumnPlan
 from amimon.view import Sort
 
 HIGHLIGHT_FOR = timedelta(seconds=3)
-CACHED_ROWS = 1024
+CACHED_ROWS = 2048  # row strips, with and without the base style
 
 # What a row shows besides its task: the clock texts, highlight, frozen time.
 Look = tuple[str, str, bool, datetime | None]
+
+
+class Styles(NamedTuple):
+    """The table's styles from its CSS (component classes), as Rich styles."""
+
+    base: Style
+    cursor: Style
+    changed: Style
+    header: Style
+    sorted: Style
 
 
 class RowPainter:
@@ -44,32 +55,19 @@ class RowPainter:
         self.content: dict[Column, int] = {}
         self.generation = 0  # bumped when the plan, palette or styles change
         self.built = 0  # rows drawn from scratch (tests read it)
-        self._measured: Mapping[TaskKey, TrackedTask] = {}
         self._frozen: dict[Target, datetime | None] = {}
         self._estimates: dict[TaskKey, tuple[TrackedTask, datetime | None, Estimate]] = {}
         self._rows: LRUCache[tuple[object, ...], tuple[TrackedTask, Strip]] = LRUCache(CACHED_ROWS)
 
-    def set_state(self, state: MonitorState) -> bool:
-        """Take a new state; True when a column's widest text grew (the plan may change)."""
-        if state is self.state:
-            return False
+    def set_state(self, state: MonitorState, widths: Mapping[Column, int]) -> bool:
+        """Take a new state and the widths of its changed tasks; True when a column's
+        widest text grew (the plan may change)."""
         self.state, self._frozen = state, {}
-        content, old, grew = self.content, self._measured, False
-        for key, tracked in state.tasks.items():
-            if old.get(key) is tracked:
-                continue
-            task = tracked.task
-            for column, value in (
-                (Column.BUCKET, render.safe(task.bucket)),
-                (Column.KEY, render.safe(task.object_key)),
-                (Column.REASON, render.first_line(task.failure_reason, 400)),
-                (Column.PROFILE, task.target.profile or ""),
-                (Column.REGION, task.target.region or ""),
-            ):
-                if len(value) > content.get(column, 0):
-                    content[column] = len(value)
-                    grew = True
-        self._measured = state.tasks
+        grew = False
+        for column, width in widths.items():
+            if width > self.content.get(column, 0):
+                self.content[column] = width
+                grew = True
         return grew
 
     def estimate(self, tracked: TrackedTask) -> tuple[Estimate, datetime | None]:
@@ -91,24 +89,47 @@ class RowPainter:
 
     def look(self, tracked: TrackedTask) -> Look:
         """What the row shows besides its task, as plain values (the cache key's tail)."""
-        frozen = self.frozen_at(tracked.task.target)
-        est, _ = self.estimate(tracked)
-        now = self.now if frozen is None else min(self.now, frozen)
-        ctx = RowContext(self.now, self.palette)
-        eta = render.cell(Column.ETA, tracked, est, now, ctx).plain
-        age = render.cell(Column.AGE, tracked, est, now, ctx).plain
+        task = tracked.task
+        frozen = self.frozen_at(task.target)
+        # The words render.cell writes in the ETA and Age cells (without building them).
+        eta = ""
+        if task.state == TaskState.IN_PROGRESS and tracked.vanished_at is None:
+            now = self.now if frozen is None else min(self.now, frozen)
+            eta = render.eta_words(self.estimate(tracked)[0], now)
+        age = render.duration(self.now - task.start_time) if task.start_time else "-"
         seen = self.changed_at.get(tracked.key)
         fresh = seen is not None and self.now - seen < HIGHLIGHT_FOR
         return eta, age, fresh, frozen
 
     def row(
-        self, tracked: TrackedTask, look: Look, plan: ColumnPlan, console: Console, changed: Style
+        self,
+        tracked: TrackedTask,
+        look: Look,
+        plan: ColumnPlan,
+        console: Console,
+        styles: Styles,
+        cursor: bool = False,
     ) -> Strip:
-        """The row's strip, from the cache when its task and look were drawn before."""
-        key = (id(tracked), look, self.generation)
+        """The row's strip (under the cursor or not), from the cache when its task and
+        look were drawn before."""
+        key = (id(tracked), look, self.generation, cursor)
         cached = self._rows.get(key)
         if cached is not None and cached[0] is tracked:
             return cached[1]
+        plain = self._rows.get(key[:3])
+        if plain is not None and plain[0] is tracked:
+            strip = plain[1]
+        else:
+            strip = self._build(tracked, look, plan, console, styles)
+            self._rows[key[:3]] = (tracked, strip)
+        # The cursor's background goes under the cells' own colours, like the base style.
+        styled = strip.apply_style(styles.base + styles.cursor if cursor else styles.base)
+        self._rows[key] = (tracked, styled)
+        return styled
+
+    def _build(
+        self, tracked: TrackedTask, look: Look, plan: ColumnPlan, console: Console, styles: Styles
+    ) -> Strip:
         self.built += 1
         ctx = RowContext(self.now, self.palette, plan.bar_width)
         _, as_of = self.estimate(tracked)
@@ -116,10 +137,8 @@ class RowPainter:
         if look[2]:
             # Only the background and weight: the state's colours stay.
             line.pad_right(plan.width - line.cell_len)
-            line.stylize(Style(bgcolor=changed.bgcolor, bold=changed.bold))
-        strip = to_strip(line, plan.width, console)
-        self._rows[key] = (tracked, strip)
-        return strip
+            line.stylize(Style(bgcolor=styles.changed.bgcolor, bold=styles.changed.bold))
+        return to_strip(line, plan.width, console)
 
     def next_change(self, tracked: TrackedTask) -> list[datetime | None]:
         """When the row's clock texts or highlight next change."""

@@ -11,6 +11,7 @@ from amimon import render
 from amimon.model import ErrorKind
 from amimon.reducer import MonitorState
 from amimon.tui.clock import since_changes
+from amimon.tui.widgets.fit import show_text
 
 
 def banner_text(state: MonitorState, now: datetime, retry_in: float | None) -> Text | None:
@@ -69,4 +70,4 @@ class Banner(Static):
         shown = (text.plain, text.spans)
         if shown != self._shown:
             self._shown = shown
-            self.update(text)
+            show_text(self, text)

@@ -14,6 +14,7 @@ from amimon.model import TaskState
 from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Palette
 from amimon.tui.clock import earliest, since_changes, until_changes
+from amimon.tui.widgets.fit import show_text
 
 LABEL = 11  # the width of a field's label
 
@@ -134,7 +135,7 @@ class Detail(VerticalScroll):
         if shown == self._shown:
             return
         self._shown = shown
-        self._body.update(text)
+        show_text(self._body, text)
         if task != self._showing:
             self._showing = task
             self.scroll_home(animate=False)

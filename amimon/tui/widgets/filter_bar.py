@@ -108,7 +108,7 @@ class FilterBar(Vertical):
             words += " · Esc clears"
         if words != self._status:
             self._status = words
-            self.query_one("#filter-status", Static).update(Text(words))
+            self.query_one("#filter-status", Static).update(Text(words), layout=False)
 
     def _set(self, task_filter: TaskFilter) -> None:
         if task_filter != self.task_filter:

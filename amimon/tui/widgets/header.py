@@ -94,11 +94,11 @@ _WORDS = {
 def _tally(info: HeaderInfo, level: int) -> str:
     counted = dict(info.tally)
     total = sum(counted.values())
-    parts = [f"{counted.get(s, 0)} {_WORDS[s][level >= 2]}" for s in KNOWN_STATES]
-    parts += [f"{n} {render.safe(s)}" for s, n in info.tally if s not in KNOWN_STATES]
+    parts = [f"{counted.get(s, 0):,} {_WORDS[s][level >= 2]}" for s in KNOWN_STATES]
+    parts += [f"{n:,} {render.safe(s)}" for s, n in info.tally if s not in KNOWN_STATES]
     body = " · ".join(parts)
     if level == 0:
-        return f"{total} {'task' if total == 1 else 'tasks'}: {body}"
+        return f"{total:,} {'task' if total == 1 else 'tasks'}: {body}"
     return body
 
 

@@ -24,6 +24,7 @@ from amimon.render import Palette
 from amimon.tui import rows
 from amimon.tui.clock import earliest
 from amimon.tui.columns import ColumnPlan, plan_columns
+from amimon.tui.order import Order
 from amimon.view import Sort, SortColumn
 
 HIGHLIGHT_FOR = rows.HIGHLIGHT_FOR
@@ -84,6 +85,8 @@ class TaskTable(ScrollView, can_focus=True):
         self.cursor_key: TaskKey | None = None
         self.painter = rows.RowPainter()
         self._drawn: dict[int, object] = {}
+        self._look: rows.Styles | None = None
+        self._header: tuple[object, Strip] = (None, Strip([]))
 
     @property
     def state(self) -> MonitorState:
@@ -96,22 +99,18 @@ class TaskTable(ScrollView, can_focus=True):
 
     # data in
 
-    def show(
-        self,
-        state: MonitorState,
-        keys: Sequence[TaskKey],
-        now: datetime,
-        changed_at: Mapping[TaskKey, datetime],
-    ) -> None:
-        """Show ``keys`` (tasks of ``state``) in this order; repaint only lines that changed."""
+    def show(self, rows: Order, now: datetime, changed_at: Mapping[TaskKey, datetime]) -> None:
+        """Show the rows of ``rows`` in their order; repaint only lines that changed."""
         painter = self.painter
-        if painter.set_state(state) or self.plan is None:
+        if rows.state is not painter.state:
+            if painter.set_state(rows.state, rows.widths) or self.plan is None:
+                self._replan()
+        elif self.plan is None:
             self._replan()
         painter.now, painter.changed_at = now, changed_at
-        if keys is not self.keys:
-            self.keys = keys
-            self._index = {key: i for i, key in enumerate(keys)}
-            self.virtual_size = Size(self.size.width, len(keys) + HEADER_LINES)
+        if rows.keys is not self.keys:
+            self.keys, self._index = rows.keys, rows.index
+            self.virtual_size = Size(self.size.width, len(rows.keys) + HEADER_LINES)
             self._follow_cursor()
         self.repaint_changed()
 
@@ -124,6 +123,7 @@ class TaskTable(ScrollView, can_focus=True):
         """New colours or sort order: every line is drawn again."""
         self.painter.palette, self.sort = palette, sort
         self.painter.generation += 1
+        self._look = None
         self.refresh()
 
     def _replan(self) -> None:
@@ -144,37 +144,60 @@ class TaskTable(ScrollView, can_focus=True):
 
     # drawing
 
-    def _row_strip(self, tracked: TrackedTask, look: rows.Look) -> Strip:
+    def _styles(self) -> rows.Styles:
+        """The widget's styles for rows, worked out once until the theme or focus changes
+        (not once per line); when they change every cached row is drawn again."""
+        if self._look is not None:
+            return self._look
+        styles = rows.Styles(
+            base=self.rich_style,
+            cursor=self.get_component_rich_style("task-table--cursor"),
+            changed=self.get_component_rich_style("task-table--changed"),
+            header=self.get_component_rich_style("task-table--header"),
+            sorted=self.get_component_rich_style("task-table--sorted"),
+        )
+        self._look = styles
+        self.painter.generation += 1
+        return styles
+
+    def on_focus(self) -> None:
+        self._look = None  # the cursor's colours follow focus
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._look = None
+        self.refresh()
+
+    def _row_strip(self, tracked: TrackedTask, look: rows.Look, cursor: bool = False) -> Strip:
         assert self.plan is not None
-        changed = self.get_component_rich_style("task-table--changed")
-        return self.painter.row(tracked, look, self.plan, self.app.console, changed)
+        styles = self._styles()
+        return self.painter.row(tracked, look, self.plan, self.app.console, styles, cursor)
 
     def _header_strip(self) -> Strip:
         assert self.plan is not None
-        line = rows.header(
-            self.plan, self.sort, self.get_component_rich_style("task-table--sorted")
-        )
-        strip = rows.to_strip(line, self.plan.width, self.app.console)
-        return strip.apply_style(self.get_component_rich_style("task-table--header"))
+        styles = self._styles()
+        key = (self.plan, self.sort, self.painter.generation)
+        if self._header[0] != key:
+            line = rows.header(self.plan, self.sort, styles.sorted)
+            strip = rows.to_strip(line, self.plan.width, self.app.console)
+            self._header = (key, strip.apply_style(styles.header))
+        return self._header[1]
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        styles = self._styles()
         if self.plan is None:
-            return Strip.blank(width, base)
+            return Strip.blank(width, styles.base)
         if y < HEADER_LINES:
             return self._header_strip()
         index = int(self.scroll_y) + y - HEADER_LINES
         tracked = self._tracked(index)
         if tracked is None:
             self._drawn[y] = None
-            return Strip.blank(width, base)
+            return Strip.blank(width, styles.base)
         look = self.painter.look(tracked)
         self._drawn[y] = (id(tracked), look, self.painter.generation, index == self.cursor)
-        strip = self._row_strip(tracked, look)
-        if index == self.cursor:
-            return strip.apply_style(base + self.get_component_rich_style("task-table--cursor"))
-        return strip.apply_style(base)
+        return self._row_strip(tracked, look, index == self.cursor)
 
     def row_text(self, index: int) -> list[str]:
         """What row ``index`` shows, column by column (as drawn, cut and all)."""
@@ -246,9 +269,12 @@ class TaskTable(ScrollView, can_focus=True):
         index = max(0, min(index, len(self.keys) - 1))
         key = self.keys[index] if self.keys else None
         moved = key != self.cursor_key
-        self.cursor, self.cursor_key = index, key
+        old, self.cursor, self.cursor_key = self.cursor, index, key
         self._scroll_to_cursor()
-        self.repaint_changed()
+        top = int(self.scroll_y) - HEADER_LINES
+        for line in {old - top, index - top}:  # the lines the cursor left and reached
+            if HEADER_LINES <= line < self.size.height:
+                self.refresh(Region(0, line, self.size.width, 1))
         if moved and announce:
             self.post_message(self.Highlighted(key))
 
