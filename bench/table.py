@@ -131,6 +131,7 @@ class Terminal:
         self.output = bytearray()
         self.last_byte = self.started
         self.first_byte: float | None = None
+        self._chunk_times: list[float] = []
 
     def pump(self, seconds: float) -> None:
         """Read what arrives for ``seconds``."""
@@ -147,6 +148,8 @@ class Terminal:
                     return
                 now = time.perf_counter()
                 self.first_byte = self.first_byte or now
+                if now - self.last_byte > 0.005:
+                    self._chunk_times.append(now)  # the start of a burst (a frame)
                 self.last_byte = now
                 self.output += chunk
 
@@ -169,24 +172,41 @@ class Terminal:
             if len(self.output) == before:
                 return
 
-    def answer(self, keys: bytes, gap: float = 0.15) -> float:
-        """Milliseconds from sending ``keys`` to the last byte of the frame it caused."""
+    def answer(self, keys: bytes, gap: float = 0.03) -> tuple[float, float]:
+        """Milliseconds from sending ``keys`` to the first byte of the frame it caused, and
+        to the last byte of the frames that followed it (the burst ends with a ``gap``)."""
         self.quiet(0.1, 2)
         sent = time.perf_counter()
         before = len(self.output)
         os.write(self.master, keys)
+        first = None
         end = sent + 5
         while time.perf_counter() < end:
             size = len(self.output)
             self.pump(gap)
+            if first is None and len(self.output) > before:
+                first = self.first_after(sent)
             if len(self.output) == size and len(self.output) > before:
                 break
-        return (self.last_byte - sent) * 1000
+        first = first or self.last_byte
+        return (first - sent) * 1000, (self.last_byte - sent) * 1000
+
+    def first_after(self, moment: float) -> float:
+        return self._chunk_times[-1] if self._chunk_times else moment
 
     def cpu(self) -> float:
-        """Seconds of CPU the process has used (all threads)."""
+        """Seconds of CPU the process's live threads have used, to the nanosecond (a thread
+        that ended is counted by /proc/PID/stat, to the 10 ms tick: take the larger)."""
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        live = 0
+        for task in tasks.iterdir():
+            try:
+                live += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError):
+                continue
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        ticks = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return max(live / 1e9, ticks)
 
     def ui_cpu(self) -> float:
         """Seconds of CPU the main (event loop) thread has used, to the nanosecond."""
@@ -278,24 +298,28 @@ def per_poll(term: Terminal, interval: float, polls: int) -> tuple[float, float]
     return (term.ui_cpu() - ui) * 1000 / windows, (term.cpu() - cpu) * 1000 / windows
 
 
-def filter_and_sort(term: Terminal, rounds: int) -> tuple[float, float]:
-    """Median ms for a state filter change (s) and a sort change (o), polling paused."""
+def filter_and_sort(term: Terminal, rounds: int) -> list[tuple[float, float]]:
+    """Median ms (first frame, settled) for a state filter change (s) and a sort change
+    (o), polling paused."""
     term.answer(b"p")
     filters = [term.answer(b"s") for _ in range(rounds)]
     sorts = [term.answer(b"o") for _ in range(rounds)]
     term.answer(b"\x1b")
     term.quiet(0.3)
     term.answer(b"p")
-    return statistics.median(filters), statistics.median(sorts)
+    return [
+        (statistics.median(a[0] for a in runs), statistics.median(a[1] for a in runs))
+        for runs in (filters, sorts)
+    ]
 
 
 def worst_stall(term: Terminal, seconds: float) -> tuple[float, float]:
-    """Cursor keys every 100 ms while polls run: (median, worst) answer in ms."""
+    """Cursor keys every 100 ms while polls run: (median, worst) ms to the first frame."""
     answers = []
     end = time.perf_counter() + seconds
     down = True
     while time.perf_counter() < end:
-        answers.append(term.answer(b"\x1b[B" if down else b"\x1b[A", gap=0.03))
+        answers.append(term.answer(b"\x1b[B" if down else b"\x1b[A")[0])
         down = not down
         term.pump(0.07)
     return statistics.median(answers), max(answers)
@@ -310,6 +334,8 @@ def idle_and_memory(work: Path, window: float, bare_idle: float) -> None:
         loaded(term, 1000)
         term.pump(3)
         report("RSS at 1,000 tasks, fresh process", f"{term.rss_mb():.0f} MB", "", "≤ 90 MB")
+        # For a minute after a poll the header's age moves in 5 s steps: that is a change.
+        term.pump(62)
         idle = cpu_percent(term, window)
         floor = f"bare Textual {bare_idle:.3f}%"
         report("idle CPU, 1,000 tasks, nothing changing", f"{idle:.3f}%", floor, "≤ 0.1%")
@@ -348,9 +374,11 @@ def changing(work: Path, window: float, total: int) -> None:
         median, worst = worst_stall(term, window / 2)
         name = "answer to a key while polling, 10,000 tasks: median / worst"
         report(name, f"{median:.0f} / {worst:.0f} ms", "", "worst ≤ 100 ms")
-        filt, sort = filter_and_sort(term, 8)
-        report("filter change (s), 10,000 tasks, key to frame", f"{filt:.0f} ms", "", "≤ 50 ms")
-        report("sort change (o), 10,000 tasks, key to frame", f"{sort:.0f} ms", "", "≤ 50 ms")
+        (filt, filt_all), (sort, sort_all) = filter_and_sort(term, 8)
+        name = "filter change (s), 10,000 tasks: key to frame (settled)"
+        report(name, f"{filt:.0f} ({filt_all:.0f}) ms", "", "≤ 50 ms")
+        name = "sort change (o), 10,000 tasks: key to frame (settled)"
+        report(name, f"{sort:.0f} ({sort_all:.0f}) ms", "", "≤ 50 ms")
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from textual.widgets import Select
 
 from amimon import render
 from amimon.config import Config
@@ -20,6 +19,7 @@ from amimon.tui import launch
 from amimon.tui.app import AmimonApp
 from amimon.tui.widgets.detail import Detail
 from amimon.tui.widgets.event_log import EventLog
+from amimon.tui.widgets.filter_bar import StateToggle
 from amimon.tui.widgets.task_table import TaskTable
 from amimon.view import TaskFilter
 from tests.factories import EAST, at, snap, task
@@ -62,7 +62,8 @@ async def test_a_state_filter_hides_without_forgetting() -> None:
             await poll(pilot, app)
             assert column(app, "AMI") == [ami(2), ami(1)]
             assert "InProgress tasks · 2 of 3 shown" in shown(app, "#filter-status")
-            assert app.query_one("#state", Select).value == "InProgress"
+            assert app.query_one(StateToggle).value == "InProgress"
+            assert "state: InProgress" in shown(app, "#state")
             clock(server).advance(90)
             await poll(pilot, app)
             assert column(app, "AMI") == []
@@ -77,7 +78,7 @@ async def test_a_state_filter_hides_without_forgetting() -> None:
             table = app.query_one(TaskTable)
             table.move_cursor(column(app, "AMI").index(ami(2)))
             await pilot.pause()
-            body = str(app.query_one("#detail-body").render())
+            body = app.query_one(Detail).text.plain
             assert REASON in body
             assert app.query_one(Detail).display
 

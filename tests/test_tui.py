@@ -6,7 +6,6 @@ import time
 from datetime import datetime
 
 import pytest
-from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
 from amimon.model import ErrorKind, PollFailure, Snapshot, StoreTask, TargetPoll
@@ -89,7 +88,7 @@ def shown(app: AmimonApp, selector: str) -> str:
 
 
 def detail(app: AmimonApp) -> str:
-    return str(app.query_one("#detail-body", Static).render())
+    return app.query_one(Detail).text.plain
 
 
 def footer(app: AmimonApp) -> list[str]:

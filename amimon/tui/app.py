@@ -214,8 +214,16 @@ class AmimonApp(App[int]):
 
     @on(FilterBar.Changed)
     def _filter_changed(self, event: FilterBar.Changed) -> None:
-        self.task_filter = event.task_filter
-        self.refresh_view()
+        self._filter(event.task_filter)
+
+    def _filter(self, task_filter: TaskFilter) -> None:
+        if task_filter != self.task_filter:
+            self.task_filter = task_filter
+            self.refresh_view()
+
+    @on(Detail.Resized)
+    def _detail_resized(self) -> None:
+        self.display_.show_detail(self.clock())
 
     @on(TaskTable.Highlighted)
     def _row_highlighted(self) -> None:
@@ -277,7 +285,7 @@ class AmimonApp(App[int]):
         self.query_one(FilterBar).focus_field("search")
 
     def action_cycle_state(self) -> None:
-        self.query_one(FilterBar).cycle_state()
+        self._filter(self.query_one(FilterBar).cycle_state())  # in this frame, not the next
 
     def action_clear_filters(self) -> None:
         focused = self.focused
@@ -285,7 +293,7 @@ class AmimonApp(App[int]):
         if isinstance(focused, Input) and focused.value:
             bar.clear(focused)
         else:
-            bar.clear()
+            self._filter(bar.clear())
         self.query_one(TaskTable).focus()
 
     def action_cycle_sort(self) -> None:

@@ -34,6 +34,7 @@ class Display:
         self.app = app
         self.changed_at: dict[TaskKey, datetime] = {}
         self._wake_timer: Timer | None = None
+        self.rows: Order | None = None  # what the table shows
 
     def header_info(self, now: datetime) -> HeaderInfo:
         app = self.app
@@ -53,8 +54,10 @@ class Display:
         app = self.app
         now = app.clock()
         if rows is None or not rows.fits(app.state, app.task_filter, app.sort_order):
-            table_state = app.query_one(TaskTable).state
-            rows = order(app.state, app.task_filter, app.sort_order, since=table_state)
+            shown = self.rows
+            since = shown.state if shown is not None else None
+            rows = order(app.state, app.task_filter, app.sort_order, since, previous=shown)
+        self.rows = rows
         keys = rows.keys
         table = app.query_one(TaskTable)
         table.show(rows, now, self.changed_at)
@@ -109,7 +112,7 @@ class Display:
         panel = app.query_one(Detail).display
         moment = clock.earliest(
             (
-                header.next_change(app.state, now, app.poller.interval),
+                header.next_change(app.state, now, app.poller.interval, app.poller.retry_in()),
                 banner.next_change(app.state, now, app.poller.retry_in()),
                 app.query_one(TaskTable).next_change(),
                 detail.next_change(tracked, now, app.state) if panel else None,

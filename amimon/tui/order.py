@@ -1,5 +1,5 @@
 """The table's rows for one state, filter and sort: worked out in the poll worker, so the
-event loop only swaps a list in."""
+event loop only swaps a list in; a filter change reuses the sorted rows."""
 
 from __future__ import annotations
 
@@ -12,17 +12,19 @@ from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Column
 from amimon.view import Sort, TaskFilter, visible
 
+EVERYTHING = TaskFilter()
+
 
 @dataclass(frozen=True, eq=False)
 class Order:
-    """Task keys in filter and sort order, where each one is, and the widest texts of the
-    tasks that are new or changed (for the column plan)."""
+    """Task keys in filter and sort order, every task in sort order (so another filter
+    needs no sort), and the widest texts of the tasks that are new or changed."""
 
     state: MonitorState
     task_filter: TaskFilter
     sort: Sort
     keys: list[TaskKey]
-    index: dict[TaskKey, int]
+    everything: list[TrackedTask]
     widths: dict[Column, int]
 
     def fits(self, state: MonitorState, task_filter: TaskFilter, sort: Sort) -> bool:
@@ -35,6 +37,8 @@ def widths(
 ) -> dict[Column, int]:
     """The widest text per content-sized column among tasks not identical in ``since``."""
     out: dict[Column, int] = {}
+    if tasks is since:
+        return out
     for key, tracked in tasks.items():
         if since.get(key) is tracked:
             continue
@@ -52,10 +56,26 @@ def widths(
 
 
 def order(
-    state: MonitorState, task_filter: TaskFilter, sort: Sort, since: MonitorState | None = None
+    state: MonitorState,
+    task_filter: TaskFilter,
+    sort: Sort,
+    since: MonitorState | None = None,
+    previous: Order | None = None,
 ) -> Order:
-    """The rows of ``state``; ``since`` is the state the widths are measured from."""
-    keys = [t.key for t in visible(state, task_filter, sort)]
-    index = {key: i for i, key in enumerate(keys)}
+    """The rows of ``state``; ``since`` is the state the widths are measured from, and
+    ``previous`` an order whose sorted rows can be reused (same state and sort).
+
+    Sorting everything and then filtering gives what ``view.visible`` gives: both sorts
+    are stable, so tasks that sort alike keep the same relative order.
+    """
+    if previous is not None and previous.state is state and previous.sort == sort:
+        everything = previous.everything
+    else:
+        everything = visible(state, EVERYTHING, sort)
+    if task_filter == EVERYTHING:
+        keys = [t.key for t in everything]
+    else:
+        matches = task_filter.matches
+        keys = [t.key for t in everything if matches(t)]
     measured = widths(state.tasks, since.tasks if since is not None else {})
-    return Order(state, task_filter, sort, keys, index, measured)
+    return Order(state, task_filter, sort, keys, everything, measured)

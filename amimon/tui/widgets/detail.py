@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from amimon import render
 from amimon.model import TaskState
 from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Palette
 from amimon.tui.clock import earliest, since_changes, until_changes
-from amimon.tui.widgets.fit import show_text
 
 LABEL = 11  # the width of a field's label
 
@@ -113,17 +113,21 @@ def next_change(tracked: TrackedTask | None, now: datetime, state: MonitorState)
     return earliest(moments)
 
 
-class Detail(VerticalScroll):
-    """Scrolls when the text is taller than the panel (a long reason, a narrow terminal)."""
+class Detail(ScrollView, can_focus=True):
+    """The panel: its text wrapped to its width, drawn line by line; scrolls when taller
+    than the panel (a long reason, a narrow terminal). A new text repaints it, and changes
+    only the scrollbar: the screen is not laid out again."""
+
+    class Resized(Message):
+        """The panel's width changed: its text (URIs broken at ``/``) needs building again."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._body = Static(id="detail-body")
+        self.text = Text()
+        self._lines: list[Strip] = []
         self._shown: tuple[str, object] | None = None
         self._showing: object = None
-
-    def compose(self) -> ComposeResult:
-        yield self._body
+        self._width = 0
 
     @property
     def text_width(self) -> int:
@@ -132,10 +136,34 @@ class Detail(VerticalScroll):
     def show(self, text: Text, task: object) -> None:
         """Show ``text``; back to the top when another task is shown."""
         shown = (text.plain, text.spans)
-        if shown == self._shown:
+        if shown == self._shown and self._width == self.text_width:
             return
-        self._shown = shown
-        show_text(self._body, text)
+        self._shown, self.text = shown, text
+        self._wrap()
         if task != self._showing:
             self._showing = task
-            self.scroll_home(animate=False)
+            self.scroll_to(y=0, animate=False, immediate=True)
+
+    def _wrap(self) -> None:
+        width = self._width = self.text_width
+        console = self.app.console
+        lines = self.text.wrap(console, width)
+        self._lines = [Strip(line.render(console)).adjust_cell_length(width) for line in lines]
+        size = Size(width, len(self._lines))
+        if self.is_mounted and self.size and size != self.virtual_size:
+            self.set_reactive(Detail.virtual_size, size)
+            self._scroll_update(size)
+        elif size != self.virtual_size:
+            self.virtual_size = size
+        self.refresh()
+
+    def on_resize(self) -> None:
+        if self.text_width != self._width:
+            self.post_message(self.Resized())
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_y) + y
+        base = self.rich_style
+        if 0 <= index < len(self._lines):
+            return self._lines[index].apply_style(base)
+        return Strip.blank(self.scrollable_content_region.width, base)

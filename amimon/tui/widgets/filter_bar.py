@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.suggester import Suggester
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Static
 
 from amimon.model import KNOWN_STATES
 from amimon.view import Sort, TaskFilter, describe_shown
@@ -56,6 +56,40 @@ def buckets_from(value: str, known: Iterable[str]) -> frozenset[str]:
     return frozenset(chosen)
 
 
+class StateToggle(Static):
+    """The state filter: one of a few choices, cycled with ``s`` or a click. Cheaper than a
+    Select: a change repaints one line and lays nothing out."""
+
+    def __init__(self, choices: list[str], value: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.choices = choices
+        self.value = value if value in choices else ALL
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        self.update(Text(f"state: {_state_label(self.value)} ▸"), layout=False)
+
+    def set(self, value: str) -> None:
+        if value != self.value:
+            self.value = value
+            self._show()
+
+    def cycle(self) -> str:
+        index = self.choices.index(self.value) if self.value in self.choices else -1
+        self.set(self.choices[(index + 1) % len(self.choices)])
+        return self.value
+
+    def on_click(self) -> None:
+        self.post_message(self.Changed(self.cycle()))
+
+    class Changed(Message):
+        def __init__(self, value: str) -> None:
+            super().__init__()
+            self.value = value
+
+
 class FilterBar(Vertical):
     """Owns the filter; posts ``FilterBar.Changed`` whenever it changes."""
 
@@ -88,13 +122,7 @@ class FilterBar(Vertical):
                 compact=True,
                 suggester=_BucketSuggester(self._buckets_seen),
             )
-            yield Select(
-                [(_state_label(v), v) for v in self._states],
-                value=_state_value(self.task_filter.states),
-                allow_blank=False,
-                id="state",
-                compact=True,
-            )
+            yield StateToggle(self._states, _state_value(self.task_filter.states), id="state")
             yield Input(self.task_filter.text, placeholder="search (/)", id="search", compact=True)
         yield Static(id="filter-status")
 
@@ -110,10 +138,11 @@ class FilterBar(Vertical):
             self._status = words
             self.query_one("#filter-status", Static).update(Text(words), layout=False)
 
-    def _set(self, task_filter: TaskFilter) -> None:
+    def _set(self, task_filter: TaskFilter) -> TaskFilter:
         if task_filter != self.task_filter:
             self.task_filter = task_filter
             self.post_message(self.Changed(task_filter))
+        return task_filter
 
     @on(Input.Changed, "#bucket")
     def _bucket_changed(self, event: Input.Changed) -> None:
@@ -128,29 +157,30 @@ class FilterBar(Vertical):
         f = self.task_filter
         self._set(TaskFilter(f.buckets, f.states, event.value))
 
-    @on(Select.Changed, "#state")
-    def _state_changed(self, event: Select.Changed) -> None:
+    @on(StateToggle.Changed)
+    def _state_changed(self, event: StateToggle.Changed) -> None:
         event.stop()
-        value = str(event.value)
+        self._set_states(event.value)
+
+    def _set_states(self, value: str) -> TaskFilter:
         states = frozenset() if value == ALL else frozenset(value.split(","))
         f = self.task_filter
-        self._set(TaskFilter(f.buckets, states, f.text))
+        return self._set(TaskFilter(f.buckets, states, f.text))
 
-    def cycle_state(self) -> None:
-        select: Select[str] = self.query_one("#state", Select)
-        current = str(select.value)
-        index = self._states.index(current) if current in self._states else -1
-        select.value = self._states[(index + 1) % len(self._states)]
+    def cycle_state(self) -> TaskFilter:
+        """The next state filter; returned at once so the table can answer in this frame
+        (``Changed`` is posted too)."""
+        return self._set_states(self.query_one(StateToggle).cycle())
 
     def focus_field(self, name: str) -> None:
         self.query_one(f"#{name}", Input).focus()
 
-    def clear(self, field: Input | None = None) -> None:
-        """Clear one field (the one being edited), or every filter."""
+    def clear(self, field: Input | None = None) -> TaskFilter:
+        """Clear one field (the one being edited), or every filter; returns the filter."""
         if field is not None:
             field.value = ""
-            return
+            return self.task_filter
         self.query_one("#bucket", Input).value = ""
         self.query_one("#search", Input).value = ""
-        self.query_one("#state", Select).value = ALL
-        self._set(TaskFilter())
+        self.query_one(StateToggle).set(ALL)
+        return self._set(TaskFilter())

@@ -73,15 +73,21 @@ def header_info(
     )
 
 
-def next_change(state: MonitorState, now: datetime, interval: float) -> datetime | None:
-    """When the header's age (or its turning old) next changes."""
+def next_change(
+    state: MonitorState, now: datetime, interval: float, next_poll: float | None = None
+) -> datetime | None:
+    """When the header's age (or its turning old) next changes. An age that would change
+    less than a second before the next poll waits for it: the poll sets it anew."""
     if state.last_success is None:
         return None
     moments = [since_changes(state.last_success, now, step=AGE_STEP)]
     old_at = state.last_success + timedelta(seconds=3 * interval)
     if old_at > now:
         moments.append(old_at)
-    return min(moments)
+    moment = min(moments)
+    if next_poll is not None and now + timedelta(seconds=next_poll - 1) <= moment:
+        return None
+    return moment
 
 
 _WORDS = {
