@@ -378,19 +378,28 @@ async def test_long_hostile_text_does_not_break_the_layout(size: tuple[int, int]
         assert MARKUP in detail(app)
 
 
-async def test_a_vanished_task_says_gone_and_a_stale_header_warns_when_data_is_old() -> None:
+async def test_a_vanished_task_says_gone_and_the_header_warns_when_data_is_old() -> None:
     clock = Clock()
     app, _ = make(three(), snap(*three().tasks[1:]), failed_poll(), clock=clock)
+    app.auto_poll = False
     async with app.run_test(size=(160, 45)) as pilot:
+        app.poll_now()
         await settle(pilot, app)
-        await pilot.press("r")
+        app.poll_now(full=True)
         await settle(pilot, app, polls=2)
         assert column(app, "State")[0] == "gone"
-        assert not app.query_one(Header).has_class("-old")
-        clock.now = at(4)  # more than three intervals (60 s) without data
-        await pilot.press("r")
+        header = app.query_one(Header)
+        assert not header.has_class("-old")
+        clock.now = at(4)  # more than three intervals (60 s) with no answer, nothing failing
+        app.refresh_view()
+        assert header.has_class("-old") and not header.has_class("-stale")
+        app.poller.pause()
+        app.refresh_view()
+        assert not header.has_class("-old")  # paused: old data is expected
+        app.poller.paused = False
+        app.poll_now()
         await settle(pilot, app, polls=3)
-        assert app.query_one(Header).has_class("-stale")
+        assert header.has_class("-stale")
 
 
 async def test_filtering_10000_tasks_answers_within_a_frame() -> None:

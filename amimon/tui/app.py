@@ -22,7 +22,7 @@ from amimon.model import Target
 from amimon.reducer import MonitorState
 from amimon.tui import alerts, keys
 from amimon.tui.display import Display
-from amimon.tui.order import Order
+from amimon.tui.order import Order, no_gc_passes
 from amimon.tui.poller import (
     PollCrashed,
     PollDone,
@@ -96,7 +96,6 @@ class AmimonApp(App[int]):
         self.palette = alerts.palette(self)
         self.display_ = Display(self)
         self._sized = False  # the first sizing picks which panels start open
-        self._frozen = False
         self._rows: Order | None = None
 
     def _buckets_seen(self) -> set[str]:
@@ -176,9 +175,7 @@ class AmimonApp(App[int]):
             self.state, self._rows = message.state, message.rows
             if self.state.loaded and not was_loaded:
                 self.query_one(EventLog).say(message.at, loaded_words(self.state, self.targets))
-                if not self._frozen:
-                    self._frozen = True
-                    gc.freeze()  # the tasks loaded now live long: keep them out of GC passes
+                gc.freeze()  # the tasks loaded now live long: keep them out of GC passes
             self.display_.news(message.events, message.at)
         except Exception as exc:  # a poll can fail; the loop cannot
             self._fail_visibly(exc)
@@ -199,7 +196,8 @@ class AmimonApp(App[int]):
         else:
             self.poller.running = False
         try:
-            self.display_.show(self._rows)  # the worker's order, if it still fits
+            with no_gc_passes():  # freed by reference counts; a pass here is a stall
+                self.display_.show(self._rows)  # the worker's order, if it still fits
         except Exception as exc:
             self._fail_visibly(exc)
         self._rows = None
