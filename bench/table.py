@@ -68,7 +68,7 @@ def scenario(path: Path, total: int, running: int, *, running_for: str = "8m") -
         if step and n % step == 0:
             start, duration = f"-{61 + n % 20}s", running_for
         else:
-            start, duration = f"-{600 + n * 240}s", "20m"
+            start, duration = f"-{600 + n * 240}s", "5m"  # finished before the start
         lines.append(
             f'[[task]]\nami_id = "{ami}"\nbucket = "{bucket}"\nstart = "{start}"\n'
             f'duration = "{duration}"\n'

@@ -153,6 +153,7 @@ class AmimonApp(App[int]):
         if self.is_running and self.screen_stack:
             self.palette = alerts.palette(self)
             self.query_one(TaskTable).set_look(self.palette, self.sort_order)
+            self.query_one(Detail).restyle()
             self.refresh_view()
 
     # polling

@@ -40,6 +40,8 @@ def until_changes(end: datetime, now: datetime, *, lazy: bool = True) -> datetim
         return None
     size = unit(seconds)
     shown = math.floor(seconds / size) * size
+    if shown <= 0:
+        return None  # "0s" until the end, and after it
     at = end - timedelta(seconds=shown) + _TINY
     return at + LAZY if lazy and size >= 60 else at
 

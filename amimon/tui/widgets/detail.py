@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -147,15 +147,33 @@ class Detail(ScrollView, can_focus=True):
     def _wrap(self) -> None:
         width = self._width = self.text_width
         console = self.app.console
+        base = self.rich_style  # once per text: it walks every ancestor's styles
         lines = self.text.wrap(console, width)
-        self._lines = [Strip(line.render(console)).adjust_cell_length(width) for line in lines]
+        old, self._lines = (
+            self._lines,
+            [
+                Strip(line.render(console)).adjust_cell_length(width).apply_style(base)
+                for line in lines
+            ],
+        )
         size = Size(width, len(self._lines))
         if self.is_mounted and self.size and size != self.virtual_size:
             self.set_reactive(Detail.virtual_size, size)
             self._scroll_update(size)
         elif size != self.virtual_size:
             self.virtual_size = size
-        self.refresh()
+        # Repaint only the lines that read differently (an ETA, an elapsed time).
+        top = int(self.scroll_y)
+        for y in range(self.size.height):
+            index = top + y
+            before = old[index] if index < len(old) else None
+            after = self._lines[index] if index < len(self._lines) else None
+            if before is None or after is None or list(before) != list(after):
+                self.refresh(Region(0, y, self.size.width, 1))
+
+    def restyle(self) -> None:
+        """The theme changed: draw the text again with its colours."""
+        self._shown = None
 
     def on_resize(self) -> None:
         if self.text_width != self._width:
@@ -163,7 +181,6 @@ class Detail(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_y) + y
-        base = self.rich_style
         if 0 <= index < len(self._lines):
-            return self._lines[index].apply_style(base)
-        return Strip.blank(self.scrollable_content_region.width, base)
+            return self._lines[index]
+        return Strip.blank(self.scrollable_content_region.width, self.rich_style)
