@@ -95,3 +95,40 @@ def test_quitting_restores_the_terminal_and_exits_with_its_code(how: str, code: 
     tail = term.output[-200:]
     assert LEAVE_ALT_SCREEN in tail and SHOW_CURSOR in tail and MOUSE_OFF in tail, tail
     assert b"Traceback" not in term.output
+
+
+def test_a_terminal_that_goes_away_ends_the_monitor() -> None:
+    """The window is closed (tmux kill-session, ssh dropped): the monitor gets SIGHUP with
+    no terminal left to restore, and still exits instead of spinning on the dead tty."""
+    pid, master = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        os.chdir(ROOT)
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        env.update(TERM="xterm-256color", AWS_EC2_METADATA_DISABLED="true")
+        os.execve(sys.executable, [sys.executable, "-m", "amimon", "--demo"], env)
+    output = b""
+    deadline = time.monotonic() + 30
+    while b"running" not in output and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                output += os.read(master, 65536)
+            except OSError:
+                break
+    assert b"running" in output
+    os.close(master)  # the terminal goes away
+    deadline = time.monotonic() + 15
+    status = None
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the monitor outlived its terminal")
+    assert status is not None
+    code = os.waitstatus_to_exitcode(status)
+    assert code in (129, -signal.SIGHUP), code

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -43,6 +45,7 @@ from amimon.view import Sort, SortColumn, TaskFilter
 
 log = logging.getLogger(__name__)
 WIDE = 110  # columns from which the detail panel sits beside the table
+SIGNAL_GRACE = 3.0  # seconds a signalled monitor has to restore the terminal and exit
 
 
 def utc_now() -> datetime:
@@ -135,6 +138,11 @@ class AmimonApp(App[int]):
 
     def _signalled(self, code: int) -> None:
         self.exit(return_code=code)
+        # After a real hangup the terminal is gone: Textual's input thread then spins on
+        # the dead tty and shutting down can hang. Whatever happens, the process ends.
+        watchdog = threading.Timer(SIGNAL_GRACE, os._exit, args=(code,))
+        watchdog.daemon = True
+        watchdog.start()
 
     def on_resize(self, event: events.Resize) -> None:
         # The event has the new size; ``self.size`` may still be the previous one here.
