@@ -6,6 +6,7 @@ python screenshots/make.py
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from tests.scenes import SCENES, scene  # noqa: E402
 
-SIZES = {"wide": (160, 45), "narrow": (80, 24)}
+SIZES = {"wide": (160, 45), "narrow": (80, 24), "huge": (220, 60)}
 
 
 async def shoot(name: str, label: str, size: tuple[int, int]) -> Path:
@@ -27,8 +28,13 @@ async def shoot(name: str, label: str, size: tuple[int, int]) -> Path:
 
 
 def main() -> None:
+    # The same scenes as the snapshot tests, with the caller's terminal settings kept out.
+    for variable in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR"):
+        os.environ.pop(variable, None)
     for name in SCENES:
         for label, size in SIZES.items():
+            if label == "huge" and name != "normal":
+                continue
             print(asyncio.run(shoot(name, label, size)).relative_to(HERE.parent))
 
 

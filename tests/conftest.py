@@ -31,13 +31,34 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
+# What a caller's shell may export that changes how Textual and Rich draw: snapshots must
+# not depend on it (with COLUMNS=160 exported, a 160x45 scene used to fail).
+_TERMINAL_VARS = (
+    "COLUMNS",
+    "LINES",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "TEXTUAL_COLOR_SYSTEM",
+    "TEXTUAL_THEME",
+    "TEXTUAL_ANIMATIONS",
+    "TEXTUAL_FPS",
+    "TEXTUAL_DIM_FACTOR",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+    "JUPYTER_COLUMNS",
+    "JUPYTER_LINES",
+)
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path
 ) -> Iterator[None]:
     """No real AWS config, no credentials, no instance metadata lookups, no user config."""
-    for name in _AWS_VARS:
+    for name in (*_AWS_VARS, *_TERMINAL_VARS):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLORTERM", "truecolor")
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from textual.widgets import RichLog
 
 from amimon import logs, render
 from amimon.aws import Ec2TaskSource, StaticCredentials
@@ -26,14 +25,14 @@ from amimon.aws.paging import RetryPolicy
 from amimon.cli import main
 from amimon.model import ErrorKind, Snapshot, Target, TargetPoll, parse_task
 from amimon.reducer import DEFAULT_SETTINGS, MonitorState, reduce
-from amimon.schedule import next_delay
 from amimon.sim import DEMO_CREDENTIALS, FrozenClock, Scenario, SimServer, TaskSpec
 from amimon.tui.app import AmimonApp
-from amimon.tui.table import TaskTable
+from amimon.tui.widgets.event_log import EventLog
+from amimon.tui.widgets.task_table import TaskTable
 from amimon.view import visible
 from tests.factories import EAST, T0, at, snap, task
 from tests.scenes import poll
-from tests.simulator import ami, clock, running, source, target
+from tests.simulator import ami, clock, running, target
 
 HOSTILE = "\x1b[31m[bold]boom[/] [link=http://evil]x[/link]\x1b]8;;http://evil\x07\x07\x9b2J"
 # What a terminal shows: every escape and control character as a visible placeholder.
@@ -62,7 +61,43 @@ def monitor(server: SimServer, targets: list[Target] | None = None, **kw: Any) -
 
 def data_cells(app: AmimonApp) -> list[list[str]]:
     table = app.query_one(TaskTable)
-    return [[c.plain for c in table.get_row_at(i)[:4]] for i in range(table.row_count)]
+    return [table.row_text(i)[:4] for i in range(len(table.keys))]
+
+
+def event_lines(app: AmimonApp) -> str:
+    return "\n".join(line.text for line in app.query_one(EventLog).lines)
+
+
+class SkippedWaits:
+    """The poller's timer with the waiting skipped: each delay moves the simulator's frozen
+    clock (and the poller's monotonic clock) on, and the callback runs on the event loop at
+    once. Minutes of backoff take a fraction of a second, through the app's own scheduling."""
+
+    def __init__(self, server: SimServer) -> None:
+        self.clock = clock(server)
+        self.elapsed = 0.0
+        self.until = float("inf")  # simulated seconds after which time stands still
+        self.held: Any = None
+        self.app: AmimonApp | None = None
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def __call__(self, delay: float, callback: Any) -> Any:
+        assert self.app is not None
+        if self.elapsed + delay > self.until:
+            self.held = (delay, callback)  # the poller waits here until released
+            return self.app.set_timer(3600, lambda: None)
+        self.elapsed += delay
+        self.clock.advance(delay)
+        return self.app.set_timer(0.001, callback)
+
+    def release(self, until: float = float("inf")) -> None:
+        self.until = until
+        if self.held is not None:
+            delay, callback = self.held
+            self.held = None
+            self(delay, callback)
 
 
 def banner_text(app: AmimonApp) -> str:
@@ -92,7 +127,7 @@ async def test_monitor_keeps_data_shows_the_fault_and_recovers(fault: str, words
             server.inject(fault, delay=1.0)
             clock(server).advance(60)
             await poll(pilot, app)
-            assert app.query_one(TaskTable).row_count == 2
+            assert len(app.query_one(TaskTable).keys) == 2
             assert data_cells(app) == before  # AMI, bucket, state, progress: as last seen
             assert words in banner_text(app)
             assert "marked stale" in banner_text(app)
@@ -113,7 +148,7 @@ async def test_endpoint_down_then_back() -> None:
             await poll(pilot, app)
             assert {f.failure.kind for f in app.state.failures.values()} == {ErrorKind.NETWORK}
             assert "Could not connect" in banner_text(app) or "Network error" in banner_text(app)
-            assert app.query_one(TaskTable).row_count == 2
+            assert len(app.query_one(TaskTable).keys) == 2
             with SimServer(two_tasks(), FrozenClock(T0), port=port):
                 await poll(pilot, app)
                 assert banner_text(app) == ""
@@ -132,8 +167,11 @@ async def test_a_slow_poll_never_overlaps_and_the_ui_stays_responsive() -> None:
             await pilot.press("r")  # refused: one poll at a time
             await pilot.press("s")  # the UI answers while the poll waits
             assert app.task_filter.states == {"InProgress"}
-            while app.polling:
+            for _ in range(100):  # the slow response takes 1.5 s
+                if not app.polling:
+                    break
                 await pilot.pause(0.05)
+            assert not app.polling
             assert server.requests["DescribeStoreImageTasks"] == 1
 
 
@@ -155,27 +193,61 @@ async def test_one_region_failing_while_the_other_keeps_updating() -> None:
             assert "eu-west-1" in banner_text(app) and "us-east-1" not in banner_text(app)
 
 
-def test_a_throttling_storm_backs_off_within_the_policy_and_recovers() -> None:
+async def test_a_throttling_storm_backs_off_within_the_policy_and_recovers() -> None:
+    """Half an hour of throttling through the app's own poller and timer (waits skipped)."""
     with running(two_tasks()) as server:
-        src = source(server, retry=ONCE)
-        server.inject("throttle")
-        state = MonitorState()
-        elapsed, polls, delays = 0.0, 0, []
-        while elapsed < 1800:
-            state, _ = reduce(state, src.fetch(), clock(server).now())
-            polls += 1
-            delay = next_delay(15, state.throttled_polls, rand=lambda: 0.5)
-            delays.append(delay)
-            clock(server).advance(delay)
-            elapsed += delay
-        # 30 minutes at 15 s would be 120 polls; backing off to the 5-minute cap, 10.
-        assert polls <= 12
-        assert server.requests["DescribeStoreImageTasks"] == polls  # one request per poll
-        assert delays == sorted(delays) and max(delays) <= 300
-        server.clear_faults()
-        state, _ = reduce(state, src.fetch(), clock(server).now())
-        assert state.throttled_polls == 0 and state.stale_since is None
-        assert next_delay(15, state.throttled_polls) == 15
+        waits = SkippedWaits(server)
+        src = Ec2TaskSource(
+            [target(server)],
+            credentials=StaticCredentials(*DEMO_CREDENTIALS),
+            retry=ONCE,
+            burst=1e9,
+        )
+        app = AmimonApp(
+            src,
+            src.targets,
+            clock=clock(server).now,
+            bell=False,
+            interval=15,
+            timers=waits,
+            monotonic=waits.monotonic,
+        )
+        waits.app = app
+        async with app.run_test(size=(160, 45)) as pilot:
+            waits.until = 0  # hold the second poll until the storm has begun
+            await poll_count(pilot, app, 1)
+            server.inject("throttle")
+            server.reset_counts()
+            polls = app.state.polls
+            waits.release(until=1800)  # half an hour of simulated time, then it stands still
+            for _ in range(500):
+                if waits.held is not None and not app.polling:
+                    break
+                await pilot.pause(0.01)
+            storm = app.state.polls - polls
+            delays = app.poller.delays[-storm:]
+            # 30 minutes at 15 s would be 120 polls; backing off to the 5-minute cap, ~10.
+            assert 6 <= storm <= 14, delays
+            assert server.requests["DescribeStoreImageTasks"] == storm  # one request per poll
+            assert max(delays) <= 300 and delays[-1] >= 150
+            assert "backing off" in banner_text(app) or "throttling" in banner_text(app)
+            assert "Retrying in" in banner_text(app)
+            server.clear_faults()
+            before = app.state.polls
+            waits.release()
+            await poll_count(pilot, app, before + 2)
+            assert app.state.throttled_polls == 0 and app.state.stale_since is None
+            assert app.poller.delays[-1] == 15  # back to the interval
+            assert banner_text(app) == ""
+
+
+async def poll_count(pilot: Any, app: AmimonApp, polls: int) -> None:
+    """Wait (bounded) until ``polls`` polls have been folded in and none runs."""
+    for _ in range(500):
+        if app.state.polls >= polls and not app.polling:
+            break
+        await pilot.pause(0.01)
+    assert app.state.polls >= polls
 
 
 async def test_vanishing_backwards_and_unknown_state_tasks_do_not_break_the_monitor() -> None:
@@ -191,12 +263,9 @@ async def test_vanishing_backwards_and_unknown_state_tasks_do_not_break_the_moni
     async with app.run_test(size=(160, 45)) as pilot:
         for _ in polls:
             await poll(pilot, app)
-        rows = [
-            [c.plain for c in app.query_one(TaskTable).get_row_at(i)]
-            for i in range(app.query_one(TaskTable).row_count)
-        ]
+        rows = data_cells(app)
         assert sorted(r[2] for r in rows) == ["Paused", "gone"]
-        log = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
+        log = event_lines(app)
         assert "InProgress → Paused" in log and "no longer returned" in log
 
 
@@ -227,13 +296,13 @@ async def test_hostile_text_in_event_log_and_notifications_is_literal() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await poll(pilot, app)
         await poll(pilot, app)
-        log = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
+        log = event_lines(app)
         notes = [n.message for n in app._notifications]
         for shown in (log, *notes):
             assert "\x1b" not in shown and "\x07" not in shown
         assert any(SHOWN in n for n in notes)
         # The log wraps long lines: read it back as one text.
-        assert SHOWN in "".join(line.text for line in app.query_one("#events", RichLog).lines)
+        assert SHOWN in "".join(line.text for line in app.query_one(EventLog).lines)
 
 
 @pytest.fixture
@@ -349,7 +418,7 @@ async def test_the_event_log_is_capped() -> None:
     app = AmimonApp(FakeSource(snap()), [EAST], clock=lambda: T0, bell=False)
     app.auto_poll = False
     async with app.run_test(size=(160, 45)) as pilot:
-        log = app.query_one("#events", RichLog)
+        log = app.query_one(EventLog)
         for n in range(1200):
             log.write(f"line {n}")
         await pilot.pause()

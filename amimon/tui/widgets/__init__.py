@@ -1,0 +1,1 @@
+"""The monitor's screen parts, each owning its rendering."""

@@ -1,0 +1,186 @@
+"""The detail panel: every field of the selected task and its whole failure reason; scrolls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from amimon import render
+from amimon.model import TaskState
+from amimon.reducer import MonitorState, TrackedTask
+from amimon.render import Palette
+from amimon.tui.clock import earliest, since_changes, until_changes
+
+LABEL = 11  # the width of a field's label
+
+
+def break_path(value: str, width: int) -> list[str]:
+    """``value`` in lines of at most ``width`` cells, broken after a ``/`` where it can be
+    (an S3 URI breaks between names, never inside one); a name longer than a line is cut
+    where it must be."""
+    width = max(1, width)
+    lines: list[str] = []
+    line = ""
+    for part in value.replace("/", "/\0").split("\0"):
+        while len(part) > width:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(part[:width])
+            part = part[width:]
+        if len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def detail_text(
+    tracked: TrackedTask | None,
+    now: datetime,
+    palette: Palette,
+    state: MonitorState,
+    width: int,
+) -> Text:
+    """Every field of the selected task; the failure reason in full, as plain text."""
+    if tracked is None:
+        return Text("No task selected.", style=palette.muted)
+    task = tracked.task
+    est = render.row_estimate(tracked, state.seen_at(task.target))
+    text = Text()
+    text.append(render.safe(task.ami_id) or "(no AMI id)", style="bold")
+    text.append("\n")
+    gone = tracked.vanished_at is not None
+    text.append_text(render.state_text(task.state, palette, vanished=gone))
+    if gone:
+        text.append(f" (last seen {render.state_word(task.state)})", style=palette.muted)
+    text.append("  ")
+    text.append_text(render.progress_text(task.progress, task.state, palette, 10))
+    text.append("\n")
+    if task.state == TaskState.FAILED or task.failure_reason:
+        # The reason first: it is why anyone selects a failed task. The panel scrolls.
+        text.append("Failure reason\n", style=f"bold {palette.failed}")
+        text.append(render.safe(task.failure_reason, multiline=True) or "(AWS gave no reason)")
+        text.append("\n")
+
+    def field(label: str, value: str | Text) -> None:
+        text.append(f"{label:<{LABEL}}", style=palette.muted)
+        text.append_text(value if isinstance(value, Text) else Text(value))
+        text.append("\n")
+
+    uri = break_path(render.safe(task.s3_uri) or "-", width - LABEL)
+    field("Object", ("\n" + " " * LABEL).join(uri))
+    field("Region", task.target.region or "default")
+    if task.target.profile:
+        field("Profile", task.target.profile)
+    field("Started", render.timestamp(task.start_time))
+    if task.start_time is not None:
+        field("Elapsed", render.duration(now - task.start_time))
+    if task.state == TaskState.IN_PROGRESS and not gone:
+        field("Rate", render.rate(est.rate))
+        if est.stalled:
+            field("ETA", Text("stalled: no progress for a while", style=palette.warning))
+        elif est.remaining(now) is not None and est.eta_at is not None:
+            about = "roughly" if est.approximate else "about"
+            field("ETA", f"{render.eta_words(est, now)} ({about} {render.clock_time(est.eta_at)})")
+        else:
+            field("ETA", "not enough progress seen yet")
+    if task.state == TaskState.COMPLETED:
+        seen = tracked.completed_seen_at
+        field("Completed", f"seen at {render.timestamp(seen)}" if seen else "before amimon started")
+    field("First seen", render.timestamp(tracked.first_seen))
+    if gone:
+        field("Gone", f"no longer returned since {render.timestamp(tracked.vanished_at)}")
+    text.rstrip()
+    return text
+
+
+def next_change(tracked: TrackedTask | None, now: datetime, state: MonitorState) -> datetime | None:
+    """When the panel's elapsed time or ETA next reads differently."""
+    if tracked is None or tracked.task.start_time is None:
+        return None
+    moments: list[datetime | None] = [since_changes(tracked.task.start_time, now)]
+    est = render.row_estimate(tracked, state.seen_at(tracked.task.target))
+    if est.eta_at is not None and not est.stalled:
+        moments.append(until_changes(est.eta_at, now))
+    return earliest(moments)
+
+
+class Detail(ScrollView, can_focus=True):
+    """The panel: its text wrapped to its width, drawn line by line; scrolls when taller
+    than the panel (a long reason, a narrow terminal). A new text repaints it, and changes
+    only the scrollbar: the screen is not laid out again."""
+
+    class Resized(Message):
+        """The panel's width changed: its text (URIs broken at ``/``) needs building again."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text()
+        self._lines: list[Strip] = []
+        self._shown: tuple[str, object] | None = None
+        self._showing: object = None
+        self._width = 0
+
+    @property
+    def text_width(self) -> int:
+        return max(20, self.scrollable_content_region.width)
+
+    def show(self, text: Text, task: object) -> None:
+        """Show ``text``; back to the top when another task is shown."""
+        shown = (text.plain, text.spans)
+        if shown == self._shown and self._width == self.text_width:
+            return
+        self._shown, self.text = shown, text
+        self._wrap()
+        if task != self._showing:
+            self._showing = task
+            self.scroll_to(y=0, animate=False, immediate=True)
+
+    def _wrap(self) -> None:
+        width = self._width = self.text_width
+        console = self.app.console
+        base = self.rich_style  # once per text: it walks every ancestor's styles
+        lines = self.text.wrap(console, width)
+        old, self._lines = (
+            self._lines,
+            [
+                Strip(line.render(console)).adjust_cell_length(width).apply_style(base)
+                for line in lines
+            ],
+        )
+        size = Size(width, len(self._lines))
+        if self.is_mounted and self.size and size != self.virtual_size:
+            self.set_reactive(Detail.virtual_size, size)
+            self._scroll_update(size)
+        elif size != self.virtual_size:
+            self.virtual_size = size
+        # Repaint only the lines that read differently (an ETA, an elapsed time).
+        top = int(self.scroll_y)
+        for y in range(self.size.height):
+            index = top + y
+            before = old[index] if index < len(old) else None
+            after = self._lines[index] if index < len(self._lines) else None
+            if before is None or after is None or list(before) != list(after):
+                self.refresh(Region(0, y, self.size.width, 1))
+
+    def restyle(self) -> None:
+        """The theme changed: draw the text again with its colours."""
+        self._shown = None
+
+    def on_resize(self) -> None:
+        if self.text_width != self._width:
+            self.post_message(self.Resized())
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_y) + y
+        if 0 <= index < len(self._lines):
+            return self._lines[index]
+        return Strip.blank(self.scrollable_content_region.width, self.rich_style)

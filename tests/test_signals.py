@@ -1,0 +1,134 @@
+"""Quitting the real monitor in a terminal: q, Ctrl+C, SIGTERM and SIGHUP each restore the
+terminal (alternate screen left, mouse tracking off, cursor shown) and exit with their code."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LEAVE_ALT_SCREEN = b"\x1b[?1049l"
+SHOW_CURSOR = b"\x1b[?25h"
+MOUSE_OFF = b"\x1b[?1000l"
+
+
+class Terminal:
+    """``amimon --demo`` in a pseudo-terminal of 80x24; reads everything it writes."""
+
+    def __init__(self) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        env.update(TERM="xterm-256color", AWS_EC2_METADATA_DISABLED="true")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "amimon", "--demo"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.master = master
+        self.output = b""
+
+    def read(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                self.output += chunk
+            elif self.process.poll() is not None:
+                return
+
+    def wait_for(self, text: bytes, seconds: float = 20) -> None:
+        deadline = time.monotonic() + seconds
+        while text not in self.output and time.monotonic() < deadline:
+            self.read(0.1)
+        assert text in self.output, self.output[-500:]
+
+    def finish(self, seconds: float = 20) -> int:
+        deadline = time.monotonic() + seconds
+        while self.process.poll() is None and time.monotonic() < deadline:
+            self.read(0.1)
+        self.read(0.3)
+        if self.process.poll() is None:
+            self.process.kill()
+            pytest.fail("amimon did not exit")
+        os.close(self.master)
+        return self.process.returncode
+
+
+@pytest.mark.parametrize(
+    ("how", "code"),
+    [("q", 0), ("ctrl+c", 130), ("SIGTERM", 143), ("SIGHUP", 129)],
+)
+def test_quitting_restores_the_terminal_and_exits_with_its_code(how: str, code: int) -> None:
+    term = Terminal()
+    term.wait_for(b"DEMO")
+    term.wait_for(b"running")  # the first poll has answered: the app is fully up
+    if how == "q":
+        os.write(term.master, b"q")
+    elif how == "ctrl+c":
+        os.write(term.master, b"\x03")
+    else:
+        term.process.send_signal(getattr(signal, how))
+    assert term.finish() == code
+    tail = term.output[-200:]
+    assert LEAVE_ALT_SCREEN in tail and SHOW_CURSOR in tail and MOUSE_OFF in tail, tail
+    assert b"Traceback" not in term.output
+
+
+def test_a_terminal_that_goes_away_ends_the_monitor() -> None:
+    """The window is closed (tmux kill-session, ssh dropped): the monitor gets SIGHUP with
+    no terminal left to restore, and still exits instead of spinning on the dead tty."""
+    pid, master = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        os.chdir(ROOT)
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        env.update(TERM="xterm-256color", AWS_EC2_METADATA_DISABLED="true")
+        os.execve(sys.executable, [sys.executable, "-m", "amimon", "--demo"], env)
+    output = b""
+    deadline = time.monotonic() + 30
+    while b"running" not in output and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                output += os.read(master, 65536)
+            except OSError:
+                break
+    assert b"running" in output
+    os.close(master)  # the terminal goes away
+    deadline = time.monotonic() + 15
+    status = None
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the monitor outlived its terminal")
+    assert status is not None
+    code = os.waitstatus_to_exitcode(status)
+    assert code in (129, -signal.SIGHUP), code
