@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from amimon.derive import DEFAULT_STORE_QUOTA_GB
 from amimon.durations import parse_duration
 from amimon.model import normalize_state, validate_ami_id
 
@@ -76,7 +77,7 @@ class Config:
     theme: str = "textual-dark"
     bell: bool = True
     log_level: str = "WARNING"
-    store_quota_gb: int = 1200
+    store_quota_gb: int = DEFAULT_STORE_QUOTA_GB
     on_event: tuple[str, ...] = ()
     on_event_timeout: float = 30.0
     # The history database (amimon.history): on or off, where, and for how many days.

@@ -27,6 +27,9 @@ class Estimate:
     stalled: bool = False
     # True while the rate rests on fewer than FIRM_POINTS percentage points.
     approximate: bool = False
+    # True when the ETA comes from the history of the task's bucket (median snapshot
+    # GiB/min of finished tasks times the AMI's size), not from the task's own progress.
+    from_history: bool = False
 
     def remaining(self, now: datetime) -> timedelta | None:
         """Time left until ``eta_at``; never negative."""
@@ -121,4 +124,29 @@ def estimate(
         eta_at=as_of + timedelta(minutes=remaining / rate),
         stalled=False,
         approximate=chosen.points < FIRM_POINTS,
+    )
+
+
+def history_estimate(
+    tracked: TrackedTask, as_of: datetime, size_gib: float | None, gib_per_minute: float | None
+) -> Estimate | None:
+    """An ETA for a running task that has no rate of its own yet, from its bucket's history:
+    what is left of its snapshot data at the bucket's median GiB/min. None without both."""
+    task = tracked.task
+    progress = task.percent
+    if (
+        task.state != TaskState.IN_PROGRESS
+        or progress is None
+        or tracked.vanished_at is not None
+        or not size_gib
+        or not gib_per_minute
+        or gib_per_minute <= 0
+    ):
+        return None
+    minutes = size_gib * (100 - progress) / 100 / gib_per_minute
+    return Estimate(
+        rate=gib_per_minute * 100 / size_gib,
+        eta_at=as_of + timedelta(minutes=minutes),
+        approximate=True,
+        from_history=True,
     )

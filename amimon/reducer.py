@@ -71,6 +71,9 @@ class MonitorState:
     # not call it (the permission is optional), with why.
     images: Mapping[tuple[Target, str], ImageInfo] = field(default_factory=dict)
     images_denied: Mapping[Target, PollFailure] = field(default_factory=dict)
+    # From the history file: the median snapshot GiB/min of finished tasks per (target,
+    # bucket), the ETA of a task that has no rate of its own yet.
+    bucket_rates: Mapping[tuple[Target, str], float] = field(default_factory=dict)
 
     @property
     def covered(self) -> frozenset[Target]:

@@ -12,12 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from amimon.durations import format_duration
-from amimon.estimate import Estimate, estimate
+from amimon.estimate import Estimate, estimate, history_estimate
 from amimon.model import ImageInfo, TaskState, TrackedTask
+
+if TYPE_CHECKING:
+    from amimon.reducer import MonitorState
 
 
 @dataclass(frozen=True)
@@ -173,13 +177,15 @@ def clock_time(moment: datetime) -> str:
 
 
 def eta_words(est: Estimate, now: datetime) -> str:
-    """``12m``, ``~2h10m`` (approximate), ``stalled``, ``…`` (not enough seen yet)."""
+    """``12m``, ``~2h10m`` (approximate), ``≈40m`` (from the bucket's history),
+    ``stalled``, ``…`` (not enough seen yet)."""
     if est.stalled:
         return "stalled"
     remaining = est.remaining(now)
     if remaining is None:
         return "…"
-    return ("~" if est.approximate else "") + duration(remaining)
+    mark = "≈" if est.from_history else "~" if est.approximate else ""
+    return mark + duration(remaining)
 
 
 # Rows ----------------------------------------------------------------------------------
@@ -231,11 +237,22 @@ class RowContext:
     bar_width: int = 10
 
 
-def row_estimate(tracked: TrackedTask, as_of: datetime | None) -> Estimate:
-    """The task's estimate as of its last confirmation (no estimate without one)."""
+def row_estimate(
+    tracked: TrackedTask, as_of: datetime | None, state: MonitorState | None = None
+) -> Estimate:
+    """The task's estimate as of its last confirmation (no estimate without one); with
+    ``state``, a task with no rate of its own yet gets one from its bucket's history."""
     if as_of is None or tracked.task.state != TaskState.IN_PROGRESS:
         return Estimate()
-    return estimate(tracked, as_of)
+    est = estimate(tracked, as_of)
+    if state is not None and est.rate is None and not est.stalled and state.bucket_rates:
+        task = tracked.task
+        image = state.image(task)
+        rate = state.bucket_rates.get((task.target, task.bucket or ""))
+        prior = history_estimate(tracked, as_of, image.size_gib if image else None, rate)
+        if prior is not None:
+            return prior
+    return est
 
 
 def image_name(image: ImageInfo | None) -> str:
@@ -264,6 +281,11 @@ def speed_words(gib_per_minute: float | None) -> str:
     return f"{gib_per_minute:.1f} GiB/min" if gib_per_minute >= 0.1 else "<0.1 GiB/min"
 
 
+def speed_number(gib_per_minute: float | None) -> str:
+    """``1.4`` for a column headed GiB/min; empty when unknown."""
+    return speed_words(gib_per_minute).removesuffix(" GiB/min")
+
+
 def cell(
     column: Column,
     tracked: TrackedTask,
@@ -285,8 +307,10 @@ def cell(
         if task.state != TaskState.IN_PROGRESS or gone:
             return Text("")
         size = image.size_gib if image is not None else None
-        rate = None if est.rate is None or size is None else est.rate * size / 100
-        return Text(speed_words(rate))
+        rate = None  # from the task's own progress only: history's rate is not this task's
+        if est.rate is not None and not est.from_history and size is not None:
+            rate = est.rate * size / 100
+        return Text(speed_number(rate))
     if column is Column.PROFILE:
         return Text(task.target.profile or "-")
     if column is Column.REGION:
@@ -321,13 +345,16 @@ def row(
     as_of: datetime | None,
     frozen_at: datetime | None = None,
     image: ImageInfo | None = None,
+    *,
+    state: MonitorState | None = None,
+    retried: bool = False,
 ) -> list[Text]:
     """The cells of one task for ``columns``; a stale row's ETA is frozen at ``frozen_at``
-    and the whole row is dimmed."""
-    est = row_estimate(tracked, as_of)
+    and the whole row is dimmed, like a failure stored again since (``retried``)."""
+    est = row_estimate(tracked, as_of, state)
     now = ctx.now if frozen_at is None else min(ctx.now, frozen_at)
     cells = [cell(c, tracked, est, now, ctx, image) for c in columns]
-    if tracked.vanished_at is not None or frozen_at is not None:
+    if tracked.vanished_at is not None or frozen_at is not None or retried:
         for one in cells:
             one.stylize(ctx.palette.muted)
     return cells

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from amimon.aws import Ec2TaskSource, StaticCredentials
+from amimon.enrich import AfterPoll
 from amimon.model import Target
 from amimon.sim import DEMO_CREDENTIALS, FrozenClock, Scenario, SimServer, TaskSpec
 from amimon.tui.app import AmimonApp
@@ -127,7 +128,14 @@ def scene(name: str) -> Iterator[tuple[AmimonApp, Setup]]:
         targets: list[Target] = [target(server, r) for r in regions]
         src = Ec2TaskSource(targets, credentials=StaticCredentials(*DEMO_CREDENTIALS), burst=1e9)
         app = AmimonApp(
-            src, targets, interval=15, clock=clock.now, demo=True, bell=False, auto_poll=False
+            src,
+            targets,
+            interval=15,
+            clock=clock.now,
+            demo=True,
+            bell=False,
+            auto_poll=False,
+            after_poll=AfterPoll(src, None),  # names and sizes from the simulator's AMIs
         )
 
         async def setup(pilot: Any) -> None:

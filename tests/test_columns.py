@@ -8,7 +8,7 @@ from amimon.render import Column as C
 from amimon.tui.columns import AMI_WIDTH, plan_columns
 
 # Today's demo: buckets up to 17 characters, keys of 25, reasons up to 120.
-DEMO = {C.BUCKET: 17, C.KEY: 25, C.REASON: 120}
+DEMO = {C.BUCKET: 17, C.STARTED: 16, C.KEY: 25, C.REASON: 120}
 BASE = [C.AMI, C.BUCKET, C.STATE, C.PROGRESS, C.ETA, C.AGE]
 
 
@@ -66,3 +66,33 @@ def test_extras_need_content_and_profiles_show_when_several() -> None:
     plan = plan_columns(159, {C.PROFILE: 8, C.REGION: 9}, profiles=2, regions=2)
     assert plan.names[:3] == (C.PROFILE, C.REGION, C.AMI)
     assert plan.width_of(C.PROFILE) == 8 and plan.width_of(C.REGION) == 9
+
+
+# With AMI details (DescribeImages allowed): names of up to 34 characters, sizes, speeds.
+DETAILS = {**DEMO, C.NAME: 34, C.SIZE: 9, C.SPEED: 7}
+
+
+@pytest.mark.parametrize(
+    ("width", "extras", "name"),
+    [
+        (79, [], 0),  # 80 columns: today's columns first, the whole id and bucket
+        (99, [C.NAME], 16),  # the name joins first: which image is it
+        (111, [C.NAME, C.SPEED], 20),
+        (159, [C.NAME, C.SPEED, C.SIZE, C.STARTED, C.KEY], 28),
+        (219, [C.NAME, C.SPEED, C.SIZE, C.STARTED, C.KEY, C.REASON], 34),
+    ],
+)
+def test_ami_details_join_by_rank_and_the_name_is_drawn_after_the_id(
+    width: int, extras: list[C], name: int
+) -> None:
+    plan = plan_columns(width, DETAILS)
+    assert [c for c in plan.names if c not in BASE] == extras
+    assert plan.width_of(C.NAME) == name
+    assert plan.width_of(C.AMI) == AMI_WIDTH and plan.width_of(C.BUCKET) == 17
+    if name:
+        assert plan.names.index(C.NAME) == plan.names.index(C.AMI) + 1
+
+
+def test_no_details_no_detail_columns() -> None:
+    plan = plan_columns(219, DEMO)
+    assert not {C.NAME, C.SIZE, C.SPEED} & set(plan.names)

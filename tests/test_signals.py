@@ -84,7 +84,7 @@ class Terminal:
 def test_quitting_restores_the_terminal_and_exits_with_its_code(how: str, code: int) -> None:
     term = Terminal()
     term.wait_for(b"DEMO")
-    term.wait_for(b"running")  # the first poll has answered: the app is fully up
+    term.wait_for(b"InProgress")  # the first poll has answered: the app is fully up
     if how == "q":
         os.write(term.master, b"q")
     elif how == "ctrl+c":
@@ -109,14 +109,14 @@ def test_a_terminal_that_goes_away_ends_the_monitor() -> None:
         os.execve(sys.executable, [sys.executable, "-m", "amimon", "--demo"], env)
     output = b""
     deadline = time.monotonic() + 30
-    while b"running" not in output and time.monotonic() < deadline:
+    while b"InProgress" not in output and time.monotonic() < deadline:
         ready, _, _ = select.select([master], [], [], 0.1)
         if ready:
             try:
                 output += os.read(master, 65536)
             except OSError:
                 break
-    assert b"running" in output
+    assert b"InProgress" in output
     os.close(master)  # the terminal goes away
     deadline = time.monotonic() + 15
     status = None

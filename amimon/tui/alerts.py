@@ -10,8 +10,15 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from amimon import render
-from amimon.model import Target
-from amimon.reducer import Event, MonitorState, TaskCompleted, TaskFailed
+from amimon.model import ErrorKind, Target
+from amimon.reducer import (
+    Event,
+    ImagesUnavailable,
+    MonitorState,
+    TaskCompleted,
+    TaskFailed,
+    TaskStalled,
+)
 from amimon.render import Palette
 from amimon.tui.screens.help import typed
 from amimon.view import targets_label
@@ -39,12 +46,23 @@ def palette(app: App[Any]) -> Palette:
 
 
 def notify_finished(app: App[Any], events: Sequence[Event]) -> bool:
-    """A toast per task that completed or failed (one summary for many); True if any."""
-    finished = [e for e in events if isinstance(e, TaskCompleted | TaskFailed)]
+    """A toast per task that completed, failed or stalled (one summary for many), and one
+    when AMI details cannot be looked up; True if a task's news was told."""
+    for event in events:
+        if isinstance(event, ImagesUnavailable):
+            app.notify(
+                render.first_line(images_words(event), TOAST_CHARS),
+                title="AMI names and sizes",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+    finished = [e for e in events if isinstance(e, TaskCompleted | TaskFailed | TaskStalled)]
     if len(finished) > MAX_TOASTS:
         failed = sum(isinstance(e, TaskFailed) for e in finished)
+        stalled = sum(isinstance(e, TaskStalled) for e in finished)
         app.notify(
-            f"{len(finished) - failed} completed, {failed} failed",
+            f"{len(finished) - failed - stalled} completed, {failed} failed, {stalled} stalled",
             title="Store tasks finished",
             severity="error" if failed else "information",
             markup=False,
@@ -52,7 +70,15 @@ def notify_finished(app: App[Any], events: Sequence[Event]) -> bool:
         return True
     for event in finished:
         ami = render.safe(event.task.task.ami_id)
-        if isinstance(event, TaskFailed):
+        if isinstance(event, TaskStalled):
+            app.notify(
+                f"{ami}: no progress for a while",
+                title="Store task stalled",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+        elif isinstance(event, TaskFailed):
             reason = render.first_line(event.reason, TOAST_CHARS) or "no reason given"
             app.notify(
                 f"{ami}: {reason}",
@@ -65,6 +91,15 @@ def notify_finished(app: App[Any], events: Sequence[Event]) -> bool:
             uri = render.first_line(event.task.task.s3_uri, TOAST_CHARS)
             app.notify(f"{ami} → {uri}", title="Store task completed", markup=False)
     return bool(finished)
+
+
+def images_words(event: ImagesUnavailable) -> str:
+    """Said once per target: which permission would fill the Name and Size columns."""
+    failure = event.failure
+    where = f" for {failure.target.label}" if failure.target is not None else ""
+    if failure.kind is ErrorKind.PERMISSION:
+        return f"Names and sizes of AMIs{where} need ec2:DescribeImages (optional)."
+    return f"AMI names and sizes unavailable{where}: {failure.message}"
 
 
 def copy(app: App[Any], what: str, value: str) -> None:

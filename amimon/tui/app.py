@@ -20,12 +20,16 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from amimon.model import Target
+from amimon import render
+from amimon.alerts import AlertRunner, alerts_from
+from amimon.derive import DEFAULT_STORE_QUOTA_GB, retry_command
+from amimon.model import Target, TaskState
 from amimon.reducer import MonitorState
 from amimon.tui import alerts, keys
 from amimon.tui.display import Display
 from amimon.tui.order import Order, no_gc_passes
 from amimon.tui.poller import (
+    AfterPoll,
     PollCrashed,
     PollDone,
     Poller,
@@ -74,15 +78,21 @@ class AmimonApp(App[int]):
         timers: Timers | None = None,
         monotonic: Callable[[], float] | None = None,
         handle_signals: bool = False,
+        state: MonitorState | None = None,
+        after_poll: AfterPoll | None = None,
+        alert_runner: AlertRunner | None = None,
+        quota_gib: int = DEFAULT_STORE_QUOTA_GB,
     ) -> None:
         super().__init__()
         self.targets = tuple(targets)
+        self.alert_runner = alert_runner
+        self.quota_gib = quota_gib
         self.clock = clock
         self.demo = demo
         self.ring_bell = bell
         self.auto_poll = auto_poll
         self.handle_signals = handle_signals
-        self.state = MonitorState()
+        self.state = state or MonitorState()
         self.task_filter = task_filter or TaskFilter()
         self.sort_order = Sort()
         extra = {"monotonic": monotonic} if monotonic else {}
@@ -94,10 +104,12 @@ class AmimonApp(App[int]):
             clock=clock,
             view=lambda: (self.task_filter, self.sort_order),
             timers=timers,
+            after=after_poll,
             **extra,
         )
         self.palette = alerts.palette(self)
         self.display_ = Display(self)
+        self.pending_warnings: list[str] = []  # said once the screen is up
         self._sized = False  # the first sizing picks which panels start open
         self._rows: Order | None = None
 
@@ -135,6 +147,24 @@ class AmimonApp(App[int]):
                 loop.add_signal_handler(sig, self._signalled, code)
         if self.auto_poll:
             self.call_after_refresh(self.poller.poll_now)  # let the first frame paint first
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        # amimon's main() holds the cyclic collector off during start-up: what start-up
+        # made lives as long as the app, so freeze it, then collect as usual.
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+        for message in self.pending_warnings:
+            self.warn(message)
+        self.pending_warnings = []
+
+    def warn(self, message: str) -> None:
+        """A problem worth one toast and one log line that does not stop the monitor."""
+        words = render.first_line(message, alerts.TOAST_CHARS)
+        self.notify(words, title="amimon", severity="warning", timeout=8, markup=False)
+        with suppress(Exception):
+            self.query_one(EventLog).say(self.clock(), render.safe(message))
 
     def _signalled(self, code: int) -> None:
         self.exit(return_code=code)
@@ -186,6 +216,8 @@ class AmimonApp(App[int]):
                 self.query_one(EventLog).say(message.at, loaded_words(self.state, self.targets))
                 gc.freeze()  # the tasks loaded now live long: keep them out of GC passes
             self.display_.news(message.events, message.at)
+            if self.alert_runner is not None:
+                self.alert_runner.submit(alerts_from(message.events, self.state.image_of))
         except Exception as exc:  # a poll can fail; the loop cannot
             self._fail_visibly(exc)
         finally:
@@ -326,6 +358,15 @@ class AmimonApp(App[int]):
         key = self.query_one(TaskTable).cursor_key
         tracked = self.state.tasks.get(key) if key else None
         alerts.copy(self, "S3 URI", tracked.task.s3_uri if tracked else "")
+
+    def action_copy_retry(self) -> None:
+        """amimon never stores anything itself: it hands the user the command to run."""
+        key = self.query_one(TaskTable).cursor_key
+        tracked = self.state.tasks.get(key) if key else None
+        if tracked is None or tracked.task.state != TaskState.FAILED:
+            self.notify("Select a failed task to copy the command that retries it.", timeout=3)
+            return
+        alerts.copy(self, "retry command", retry_command(tracked))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(alerts.help_keys(self.BINDINGS, TaskTable.BINDINGS)))

@@ -44,17 +44,21 @@ class ColumnSpec:
 
 
 SPECS: tuple[ColumnSpec, ...] = (
+    # Drawn in this order; extras join, as width allows, in ``rank`` order.
     ColumnSpec(Column.PROFILE, min=7, max=20, when="profiles", sort=SortColumn.REGION),
     ColumnSpec(Column.REGION, min=9, max=14, when="regions", sort=SortColumn.REGION),
     ColumnSpec(Column.AMI, width=AMI_WIDTH, sort=SortColumn.AMI),
+    ColumnSpec(Column.NAME, min=12, max=48, extra=True, rank=1),
     ColumnSpec(Column.BUCKET, min=BUCKET_MIN, max=BUCKET_MAX, sort=SortColumn.BUCKET),
     ColumnSpec(Column.STATE, width=10, sort=SortColumn.STATE),
     ColumnSpec(Column.PROGRESS, width=4, right=True, sort=SortColumn.PROGRESS),
     ColumnSpec(Column.ETA, width=7, right=True, sort=SortColumn.ETA),
+    ColumnSpec(Column.SPEED, width=7, extra=True, rank=2, right=True),
+    ColumnSpec(Column.SIZE, width=9, extra=True, rank=3, right=True),
     ColumnSpec(Column.AGE, width=6, right=True, sort=SortColumn.STARTED),
-    ColumnSpec(Column.STARTED, width=16, extra=True, rank=1, sort=SortColumn.STARTED),
-    ColumnSpec(Column.KEY, min=12, max=60, extra=True, rank=2),
-    ColumnSpec(Column.REASON, min=20, max=400, extra=True, rank=3),
+    ColumnSpec(Column.STARTED, width=16, extra=True, rank=4, sort=SortColumn.STARTED),
+    ColumnSpec(Column.KEY, min=12, max=60, extra=True, rank=5),
+    ColumnSpec(Column.REASON, min=20, max=400, extra=True, rank=6),
 )
 SPEC: dict[Column, ColumnSpec] = {s.column: s for s in SPECS}
 
@@ -106,11 +110,12 @@ def plan_columns(
 ) -> ColumnPlan:
     """The columns for a table ``width`` cells wide.
 
-    ``content`` is the widest text each column has (0 or missing: none at all; the extra
-    S3 key and reason columns appear only with content). The AMI id is never cut; the
+    ``content`` is the widest text each column has (0 or missing: none at all; an extra
+    column appears only with content). The AMI id is never cut; the
     bucket takes what is left and is the one cut (with ``…``) when space runs short; the
     progress bar narrows before that, and below 80 columns Age, then ETA give way. Wider
-    tables add Started, S3 key and the failure reason. Profile and Region show when more
+    tables add GiB/min, Size and Name (when DescribeImages told them), Started, S3 key and
+    the failure reason. Profile and Region show when more
     than one is watched.
     """
     base = [
@@ -143,8 +148,8 @@ def plan_columns(
     if spare > 0:
         widths[Column.BUCKET] -= spare
         for spec in sorted((s for s in SPECS if s.extra), key=lambda s: s.rank):
-            if spec.width is None and not content.get(spec.column):
-                continue
+            if not content.get(spec.column):
+                continue  # a column with nothing to show takes no room
             need = (spec.width if spec.width is not None else spec.min) + GAP
             if need <= spare:
                 widths[spec.column] = need - GAP

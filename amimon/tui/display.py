@@ -46,6 +46,8 @@ class Display:
             demo=app.demo,
             paused=app.poller.paused,
             polling=app.poller.running,
+            quota_gib=app.quota_gib,
+            warning_style=app.palette.warning,
         )
 
     def show(self, rows: Order | None = None) -> None:
@@ -67,7 +69,8 @@ class Display:
         if not keys:
             filtered = app.task_filter.describe() if app.task_filter.active else None
             empty.update(alerts.empty_message(app.state, app.targets, filtered))
-        app.query_one(FilterBar).show_status(len(keys), len(app.state.tasks), app.sort_order)
+        quota = header.quota_text(self.header_info(now))
+        app.query_one(FilterBar).show_status(len(keys), len(app.state.tasks), app.sort_order, quota)
         self.show_clocked(now, table=False)
 
     def show_clocked(self, now: datetime, *, table: bool = True) -> None:
@@ -84,9 +87,13 @@ class Display:
         app = self.app
         panel = app.query_one(Detail)
         if panel.display:
-            key = app.query_one(TaskTable).cursor_key
+            table = app.query_one(TaskTable)
+            key = table.cursor_key
             tracked = app.state.tasks.get(key) if key else None
-            text = detail.detail_text(tracked, now, app.palette, app.state, panel.text_width)
+            retried = key in table.painter.retried
+            text = detail.detail_text(
+                tracked, now, app.palette, app.state, panel.text_width, retried=retried
+            )
             panel.show(text, key)
 
     def news(self, events: Sequence[Event], now: datetime) -> None:

@@ -35,6 +35,13 @@ BINDINGS: list[BindingType] = [
     _key("e", "toggle_events", "Events", "Show or hide the event log", False),
     _key("c", "copy_ami", "Copy", "Copy the selected AMI id", False),
     _key("u", "copy_uri", "Copy URI", "Copy the selected task's S3 URI", False),
+    _key(
+        "a",
+        "copy_retry",
+        "Retry cmd",
+        "Copy the AWS CLI command that stores the selected failed AMI again",
+        False,
+    ),
     _key("question_mark", "help", "Help", "Show every key"),
     _key("q", "quit", "Quit", "Quit amimon"),
     Binding(

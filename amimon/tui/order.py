@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from amimon import render
-from amimon.model import TaskKey
+from amimon.model import ImageInfo, TaskKey
 from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Column
 from amimon.view import Sort, TaskFilter, visible
@@ -34,10 +34,28 @@ class Order:
         return self.state is state and self.task_filter == task_filter and self.sort == sort
 
 
-def widths(
+def widths(state: MonitorState, since: MonitorState | None) -> dict[Column, int]:
+    """The widest text per column that depends on content, among tasks and AMI details
+    not identical in ``since``."""
+    out = _task_widths(state.tasks, since.tasks if since is not None else {})
+    known = since.images if since is not None else {}
+    if state.images is not known:
+        for pair, image in state.images.items():
+            if known.get(pair) is image:
+                continue
+            for column, value in (
+                (Column.NAME, render.image_name(image)),
+                (Column.SIZE, render.size_words(image)),
+                (Column.SPEED, render.HEADERS[Column.SPEED] if image.size_gib else ""),
+            ):
+                if len(value) > out.get(column, 0):
+                    out[column] = len(value)
+    return out
+
+
+def _task_widths(
     tasks: Mapping[TaskKey, TrackedTask], since: Mapping[TaskKey, TrackedTask]
 ) -> dict[Column, int]:
-    """The widest text per content-sized column among tasks not identical in ``since``."""
     out: dict[Column, int] = {}
     if tasks is since:
         return out
@@ -46,6 +64,7 @@ def widths(
             continue
         task = tracked.task
         for column, value in (
+            (Column.STARTED, "YYYY-MM-DD HH:MM" if task.start_time else ""),
             (Column.BUCKET, render.safe(task.bucket)),
             (Column.KEY, render.safe(task.object_key)),
             (Column.REASON, render.first_line(task.failure_reason, 400)),
@@ -78,10 +97,14 @@ def order(
         if task_filter == EVERYTHING:
             keys = [t.key for t in everything]
         else:
-            matches = task_filter.matches
-            keys = [t.key for t in everything if matches(t)]
-        measured = widths(state.tasks, since.tasks if since is not None else {})
+            matches, image = task_filter.matches, state.image
+            keys = [t.key for t in everything if matches(t, _name(image(t.task)))]
+        measured = widths(state, since)
     return Order(state, task_filter, sort, keys, everything, measured)
+
+
+def _name(image: ImageInfo | None) -> str | None:
+    return image.name if image is not None else None
 
 
 @contextmanager

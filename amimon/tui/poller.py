@@ -8,7 +8,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -32,6 +32,19 @@ class TaskSource(Protocol):
         plan: Callable[[Target], PollPlan] = ...,
         on_page: Callable[[Snapshot], None] | None = None,
     ) -> Snapshot: ...
+
+
+class AfterPoll(Protocol):
+    """What follows a reduced poll in the worker (``amimon.enrich.AfterPoll``): look-ups
+    that add to the state, and the history's record of the poll."""
+
+    def __call__(
+        self,
+        before: MonitorState,
+        after: MonitorState,
+        now: datetime,
+        happened: Sequence[Event] = (),
+    ) -> tuple[MonitorState, tuple[Event, ...]]: ...
 
 
 class Cancel(Protocol):
@@ -109,9 +122,11 @@ class Poller:
         timers: Timers | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
+        after: AfterPoll | None = None,
     ) -> None:
         self.app = app
         self.source = source
+        self.after = after
         self.interval = interval
         self.running = False
         self.paused = False
@@ -160,6 +175,10 @@ class Poller:
 
             snapshot = self.source.fetch(planner(base, full=full), on_page=on_page)
             state = pages.fold(snapshot)
+            if self.after is not None:
+                state, events = self.after(base, state, self._clock(), pages.events)
+                pages.state = state
+                pages.events += events
             rows = self._order(state, base)
             message = PollDone(base, state, tuple(pages.events), self._clock(), rows)
         except Exception as exc:  # a poll can fail; the loop cannot

@@ -18,9 +18,9 @@ from rich.text import Text
 from textual.cache import LRUCache
 from textual.strip import Strip
 
-from amimon import render
+from amimon import derive, render
 from amimon.estimate import Estimate
-from amimon.model import Target, TaskKey, TaskState
+from amimon.model import ImageInfo, Target, TaskKey, TaskState
 from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Column, Palette, RowContext
 from amimon.tui.clock import since_changes, until_changes
@@ -30,8 +30,9 @@ from amimon.view import Sort
 HIGHLIGHT_FOR = timedelta(seconds=3)
 CACHED_ROWS = 2048  # row strips, with and without the base style
 
-# What a row shows besides its task: the clock texts, highlight, frozen time.
-Look = tuple[str, str, bool, datetime | None]
+# What a row shows besides its task: the clock texts, highlight, frozen time, what
+# DescribeImages said of its AMI, and whether it is a failure stored again since.
+Look = tuple[str, str, bool, datetime | None, ImageInfo | None, bool]
 
 
 class Styles(NamedTuple):
@@ -55,13 +56,18 @@ class RowPainter:
         self.content: dict[Column, int] = {}
         self.generation = 0  # bumped when the plan, palette or styles change
         self.built = 0  # rows drawn from scratch (tests read it)
+        self.retried: frozenset[TaskKey] = frozenset()
         self._frozen: dict[Target, datetime | None] = {}
-        self._estimates: dict[TaskKey, tuple[TrackedTask, datetime | None, Estimate]] = {}
+        # Per task: what its estimate was worked out from (the task, as of when, its AMI's
+        # size and its bucket's rate from history) and the estimate.
+        self._estimates: dict[TaskKey, tuple[TrackedTask, tuple[object, ...], Estimate]] = {}
         self._rows: LRUCache[tuple[object, ...], tuple[TrackedTask, Strip]] = LRUCache(CACHED_ROWS)
 
     def set_state(self, state: MonitorState, widths: Mapping[Column, int]) -> bool:
         """Take a new state and the widths of its changed tasks; True when a column's
         widest text grew (the plan may change)."""
+        if state is not self.state:
+            self.retried = derive.retried(state.tasks.values())
         self.state, self._frozen = state, {}
         grew = False
         for column, width in widths.items():
@@ -73,11 +79,14 @@ class RowPainter:
     def estimate(self, tracked: TrackedTask) -> tuple[Estimate, datetime | None]:
         """The task's estimate as of its last confirmation, worked out once per task."""
         as_of = self.state.seen_at(tracked.task.target)
+        task = tracked.task
+        rate = self.state.bucket_rates.get((task.target, task.bucket or ""))
+        basis = (as_of, self.state.image(task), rate)
         cached = self._estimates.get(tracked.key)
-        if cached is not None and cached[0] is tracked and cached[1] == as_of:
+        if cached is not None and cached[0] is tracked and cached[1] == basis:
             return cached[2], as_of
-        est = render.row_estimate(tracked, as_of)
-        self._estimates[tracked.key] = (tracked, as_of, est)
+        est = render.row_estimate(tracked, as_of, self.state)
+        self._estimates[tracked.key] = (tracked, basis, est)
         return est, as_of
 
     def frozen_at(self, target: Target) -> datetime | None:
@@ -99,7 +108,7 @@ class RowPainter:
         age = render.duration(self.now - task.start_time) if task.start_time else "-"
         seen = self.changed_at.get(tracked.key)
         fresh = seen is not None and self.now - seen < HIGHLIGHT_FOR
-        return eta, age, fresh, frozen
+        return eta, age, fresh, frozen, self.state.image(task), tracked.key in self.retried
 
     def row(
         self,
@@ -133,7 +142,17 @@ class RowPainter:
         self.built += 1
         ctx = RowContext(self.now, self.palette, plan.bar_width)
         _, as_of = self.estimate(tracked)
-        line = lay_out(plan, render.row(tracked, plan.names, ctx, as_of, frozen_at=look[3]))
+        cells = render.row(
+            tracked,
+            plan.names,
+            ctx,
+            as_of,
+            frozen_at=look[3],
+            image=look[4],
+            state=self.state,
+            retried=look[5],
+        )
+        line = lay_out(plan, cells)
         if look[2]:
             # Only the background and weight: the state's colours stay.
             line.pad_right(plan.width - line.cell_len)

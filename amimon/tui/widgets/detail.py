@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
@@ -10,8 +11,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from amimon import render
-from amimon.model import TaskState
+from amimon import derive, render
+from amimon.history.ended import describe, ending, gib_rate
+from amimon.model import ImageInfo, TaskState
 from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Palette
 from amimon.tui.clock import earliest, since_changes, until_changes
@@ -48,15 +50,21 @@ def detail_text(
     palette: Palette,
     state: MonitorState,
     width: int,
+    *,
+    retried: bool = False,
 ) -> Text:
     """Every field of the selected task; the failure reason in full, as plain text."""
     if tracked is None:
         return Text("No task selected.", style=palette.muted)
     task = tracked.task
-    est = render.row_estimate(tracked, state.seen_at(task.target))
+    est = render.row_estimate(tracked, state.seen_at(task.target), state)
+    image = state.image(task)
     text = Text()
     text.append(render.safe(task.ami_id) or "(no AMI id)", style="bold")
     text.append("\n")
+    if image is not None:
+        text.append(render.image_name(image), style=palette.muted if not image.found else "")
+        text.append("\n")
     gone = tracked.vanished_at is not None
     text.append_text(render.state_text(task.state, palette, vanished=gone))
     if gone:
@@ -69,6 +77,11 @@ def detail_text(
         text.append("Failure reason\n", style=f"bold {palette.failed}")
         text.append(render.safe(task.failure_reason, multiline=True) or "(AWS gave no reason)")
         text.append("\n")
+    if task.state == TaskState.FAILED:
+        if retried:
+            text.append("Retried: the AMI was stored again since.\n", style=palette.muted)
+        else:
+            text.append("Press a to copy the command that stores it again.\n", style=palette.muted)
 
     def field(label: str, value: str | Text) -> None:
         text.append(f"{label:<{LABEL}}", style=palette.muted)
@@ -80,21 +93,31 @@ def detail_text(
     field("Region", task.target.region or "default")
     if task.target.profile:
         field("Profile", task.target.profile)
+    _image_fields(field, image, task.target in state.images_denied, width)
     field("Started", render.timestamp(task.start_time))
     if task.start_time is not None:
         field("Elapsed", render.duration(now - task.start_time))
+    size = image.size_gib if image is not None else None
     if task.state == TaskState.IN_PROGRESS and not gone:
-        field("Rate", render.rate(est.rate))
+        if est.from_history:
+            field("Rate", "none of its own yet")
+        else:
+            speed = derive.throughput(est, size)
+            field("Rate", render.rate(est.rate) + (f", {gib_rate(speed)}" if speed else ""))
         if est.stalled:
             field("ETA", Text("stalled: no progress for a while", style=palette.warning))
         elif est.remaining(now) is not None and est.eta_at is not None:
             about = "roughly" if est.approximate else "about"
             field("ETA", f"{render.eta_words(est, now)} ({about} {render.clock_time(est.eta_at)})")
+            if est.from_history:
+                rate = state.bucket_rates.get((task.target, task.bucket or ""))
+                field("", f"estimate from this bucket's history ({gib_rate(rate)} median)")
         else:
             field("ETA", "not enough progress seen yet")
-    if task.state == TaskState.COMPLETED:
-        seen = tracked.completed_seen_at
-        field("Completed", f"seen at {render.timestamp(seen)}" if seen else "before amimon started")
+    end = ending(tracked)
+    if end is not None:
+        label = "Failed" if task.state == TaskState.FAILED else "Completed"
+        field(label, describe(end, task.state, size).split(" ", 1)[1])
     field("First seen", render.timestamp(tracked.first_seen))
     if gone:
         field("Gone", f"no longer returned since {render.timestamp(tracked.vanished_at)}")
@@ -102,12 +125,33 @@ def detail_text(
     return text
 
 
+def _image_fields(
+    field: Callable[[str, str | Text], None], image: ImageInfo | None, denied: bool, width: int
+) -> None:
+    """What DescribeImages said of the AMI."""
+    if denied and image is None:
+        field("AMI", "name and size need ec2:DescribeImages (optional)")
+        return
+    if image is None:
+        return
+    if not image.found:
+        field("AMI", "deregistered (DescribeImages no longer knows it)")
+        return
+    if image.size_gib is not None:
+        field("Size", f"{image.size_gib:,} GiB of snapshots")
+    if image.architecture:
+        field("Arch", render.safe(image.architecture))
+    if image.description:
+        lines = break_path(render.safe(image.description), width - LABEL)
+        field("About", ("\n" + " " * LABEL).join(lines))
+
+
 def next_change(tracked: TrackedTask | None, now: datetime, state: MonitorState) -> datetime | None:
     """When the panel's elapsed time or ETA next reads differently."""
     if tracked is None or tracked.task.start_time is None:
         return None
     moments: list[datetime | None] = [since_changes(tracked.task.start_time, now)]
-    est = render.row_estimate(tracked, state.seen_at(tracked.task.target))
+    est = render.row_estimate(tracked, state.seen_at(tracked.task.target), state)
     if est.eta_at is not None and not est.stalled:
         moments.append(until_changes(est.eta_at, now))
     return earliest(moments)

@@ -23,6 +23,7 @@ from amimon.reducer import (
     TaskStateChanged,
     TaskVanished,
 )
+from amimon.tui.alerts import images_words
 from amimon.view import targets_label
 
 MAX_LINES = 500
@@ -39,10 +40,7 @@ def event_words(event: Event) -> str | None:
     if isinstance(event, PollRecovered):
         return f"Polling recovered{f' for {event.target.label}' if event.target else ''}"
     if isinstance(event, ImagesUnavailable):
-        failure = event.failure
-        where = f" ({failure.target.label})" if failure.target is not None else ""
-        message = render.first_line(failure.message, REASON_CHARS)
-        return f"AMI names and sizes unavailable{where}: {message}"
+        return render.first_line(images_words(event), REASON_CHARS)
     task = event.task.task
     ami = render.safe(task.ami_id)
     if isinstance(event, TaskAppeared):

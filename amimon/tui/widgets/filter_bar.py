@@ -111,7 +111,7 @@ class FilterBar(Vertical):
         self._states = [ALL, *KNOWN_STATES]
         if len(initial.states) > 1:
             self._states.append(_state_value(initial.states))
-        self._status = ""
+        self._status = Text()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filters"):
@@ -126,17 +126,21 @@ class FilterBar(Vertical):
             yield Input(self.task_filter.text, placeholder="search (/)", id="search", compact=True)
         yield Static(id="filter-status")
 
-    def show_status(self, shown: int, total: int, sort: Sort) -> None:
-        """Say what is shown: the filter in words, how many of how many, the sort."""
+    def show_status(self, shown: int, total: int, sort: Sort, quota: Text | None = None) -> None:
+        """Say what is shown: the filter in words, how many of how many, the sort; then the
+        store quota in use."""
         arrow = "↓" if sort.descending else "↑"
-        words = (
+        words = Text(
             f"{describe_shown(shown, total, self.task_filter)} · sorted by {sort.column} {arrow}"
         )
         if self.task_filter.active:
-            words += " · Esc clears"
+            words.append(" · Esc clears")
+        if quota:
+            words.append(" · ")
+            words.append_text(quota)
         if words != self._status:
             self._status = words
-            self.query_one("#filter-status", Static).update(Text(words), layout=False)
+            self.query_one("#filter-status", Static).update(words, layout=False)
 
     def _set(self, task_filter: TaskFilter) -> TaskFilter:
         if task_filter != self.task_filter:

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual.widget import Widget
 
-from amimon import render
+from amimon import derive, render
+from amimon.derive import DEFAULT_STORE_QUOTA_GB
 from amimon.model import KNOWN_STATES, Target, TaskState
 from amimon.reducer import MonitorState
 from amimon.tui.clock import since_changes
@@ -19,7 +20,30 @@ AGE_STEP = 5  # seconds: a header that changed every second would cost a repaint
 
 
 # Counting 10,000 tasks takes a millisecond: once per state, not once per wake.
-_tallied: tuple[MonitorState | None, tuple[tuple[str, int], ...]] = (None, ())
+_tallied: tuple[MonitorState | None, tuple[tuple[str, int], ...], tuple[Gauge, ...]] = (
+    None,
+    (),
+    (),
+)
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """One account and region's store quota: snapshot GiB of its InProgress tasks."""
+
+    label: str  # the target, when several are watched
+    used_gib: int
+    limit_gib: int
+    unknown: int  # running tasks whose size is not known
+    warning: bool
+
+    def words(self, short: bool) -> str:
+        percent = round(100 * self.used_gib / self.limit_gib) if self.limit_gib else 0
+        where = f"{self.label} " if self.label else ""
+        if short:
+            return f"{where}{percent}%"
+        more = f" +{self.unknown} unsized" if self.unknown else ""
+        return f"{where}{self.used_gib:,}/{self.limit_gib:,} GiB ({percent}%){more}"
 
 
 @dataclass(frozen=True)
@@ -36,6 +60,8 @@ class HeaderInfo:
     old: bool = False
     paused: bool = False
     polling: bool = False
+    quota: tuple[Gauge, ...] = ()
+    warning_style: str = "bold yellow"
 
 
 def header_info(
@@ -47,12 +73,16 @@ def header_info(
     demo: bool,
     paused: bool,
     polling: bool,
+    quota_gib: int = DEFAULT_STORE_QUOTA_GB,
+    warning_style: str = "bold yellow",
 ) -> HeaderInfo:
     """What the header says about ``state`` at ``now``."""
     global _tallied
     if _tallied[0] is not state:
-        _tallied = (state, tuple(sorted(counts(state.tasks.values()).items())))
-    tally = _tallied[1]
+        retried = derive.retried(state.tasks.values())
+        tally = tuple(sorted(counts(state.tasks.values(), retried).items()))
+        _tallied = (state, tally, _gauges(state, targets, quota_gib))
+    _, tally, quota = _tallied
     age = render.age(state.last_success, now, step=AGE_STEP) if state.loaded else ""
     old = (
         not paused
@@ -70,6 +100,19 @@ def header_info(
         old=old,
         paused=paused,
         polling=polling,
+        quota=quota,
+        warning_style=warning_style,
+    )
+
+
+def _gauges(state: MonitorState, targets: Sequence[Target], limit: int) -> tuple[Gauge, ...]:
+    """A gauge per target with a running task of known size (sizes come from
+    DescribeImages: without that permission there is nothing to measure)."""
+    several = len(targets) > 1
+    return tuple(
+        Gauge(target.label if several else "", use.used_gib, limit, use.unknown, use.warning)
+        for target, use in derive.quota_use(state, targets, limit).items()
+        if use.used_gib > 0
     )
 
 
@@ -136,6 +179,20 @@ def header_text(info: HeaderInfo, width: int) -> Text:
         targets = targets[: max(room, 2) - 1] + "…"
     line = start + Text(f" · {targets} · {middle}") + status
     line.truncate(width, overflow="ellipsis")
+    return line
+
+
+def quota_text(info: HeaderInfo, *, short: bool = False) -> Text:
+    """``quota 840/1,200 GiB (70%)`` per account and region, in the warning style from 80%;
+    empty when no running task's size is known. The status line under the filters shows it
+    (the header line has no room left for it at 80 columns)."""
+    if not info.quota:
+        return Text()
+    line = Text("quota ")
+    for i, gauge in enumerate(info.quota):
+        if i:
+            line.append(" · ")
+        line.append(gauge.words(short), style=info.warning_style if gauge.warning else "")
     return line
 
 

@@ -1,0 +1,85 @@
+"""What follows a poll, off the UI thread: AMI details, the history's ETA priors, and the
+history's record of what the poll changed. The monitor's poll worker calls it after every
+reduced poll; it never raises for a missing permission or a bad history file."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from amimon.model import ImageLookup, Target, TaskState
+from amimon.reducer import Event, MonitorState, TaskCompleted, add_images, images_wanted
+
+if TYPE_CHECKING:
+    from amimon.history import HistoryStore, ImageInfo
+
+
+class ImageSource(Protocol):
+    def describe_images(self, wanted: Mapping[Target, Collection[str]]) -> ImageLookup: ...
+
+
+class AfterPoll:
+    """Looks up the AMIs of new tasks (once each; DescribeImages is optional), gives a
+    running task without a rate of its own its bucket's median GiB/min from the history,
+    and queues the poll for the history file."""
+
+    def __init__(self, images: ImageSource | None, store: HistoryStore | None) -> None:
+        self.images = images
+        self.store = store
+        self._asked: set[tuple[Target, str]] = set()  # (target, bucket) priors looked up
+
+    def __call__(
+        self,
+        before: MonitorState,
+        after: MonitorState,
+        now: datetime,
+        happened: Collection[Event] = (),
+    ) -> tuple[MonitorState, tuple[Event, ...]]:
+        """The state with what was looked up, and the events of the look-ups; ``happened``
+        are the poll's events (a completion makes its bucket's rate worth reading again)."""
+        for event in happened:
+            if isinstance(event, TaskCompleted) and event.task.task.bucket:
+                self._asked.discard((event.task.task.target, event.task.task.bucket))
+        events: tuple[Event, ...] = ()
+        state = after
+        if self.images is not None:
+            wanted = images_wanted(state)
+            if wanted:
+                lookup = self.images.describe_images(wanted)
+                state, events = add_images(state, lookup, now)
+                if self.store is not None:
+                    self.store.record_images(_kept(lookup))
+        if self.store is not None:
+            state = self._priors(state)
+            self.store.record(before, state, now)
+        return state, events
+
+    def _priors(self, state: MonitorState) -> MonitorState:
+        """Bucket rates for the buckets of running tasks, read once per (target, bucket)."""
+        from amimon.history import throughput
+
+        assert self.store is not None
+        new: dict[tuple[Target, str], float] = {}
+        for tracked in state.tasks.values():
+            task = tracked.task
+            if task.state != TaskState.IN_PROGRESS or not task.bucket:
+                continue
+            pair = (task.target, task.bucket)
+            if pair in self._asked:
+                continue
+            self._asked.add(pair)
+            found = throughput(self.store, task.bucket, target=task.target)
+            if found is not None:
+                new[pair] = found.gib_per_minute
+        if not new:
+            return state
+        return replace(state, bucket_rates={**state.bucket_rates, **new})
+
+
+def _kept(lookup: ImageLookup) -> list[ImageInfo]:
+    """What the history keeps of the AMIs found (a deregistered AMI adds nothing)."""
+    from amimon.history import ImageInfo
+
+    return [ImageInfo(i.target, i.ami_id, i.name, i.size_gib) for i in lookup.images if i.found]
