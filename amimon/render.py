@@ -241,11 +241,13 @@ def row_estimate(
     tracked: TrackedTask, as_of: datetime | None, state: MonitorState | None = None
 ) -> Estimate:
     """The task's estimate as of its last confirmation (no estimate without one); with
-    ``state``, a task with no rate of its own yet gets one from its bucket's history."""
+    ``state``, a task whose own rate rests on too few points yet takes its bucket's
+    history instead, until its own progress takes over."""
     if as_of is None or tracked.task.state != TaskState.IN_PROGRESS:
         return Estimate()
     est = estimate(tracked, as_of)
-    if state is not None and est.rate is None and not est.stalled and state.bucket_rates:
+    weak = est.rate is None or est.approximate
+    if state is not None and weak and not est.stalled and state.bucket_rates:
         task = tracked.task
         image = state.image(task)
         rate = state.bucket_rates.get((task.target, task.bucket or ""))

@@ -78,7 +78,8 @@ DETAILS = {**DEMO, C.NAME: 34, C.SIZE: 9, C.SPEED: 7}
         (79, [], 0),  # 80 columns: today's columns first, the whole id and bucket
         (99, [C.NAME], 16),  # the name joins first: which image is it
         (111, [C.NAME, C.SPEED], 20),
-        (159, [C.NAME, C.SPEED, C.SIZE, C.STARTED, C.KEY], 28),
+        (130, [C.NAME, C.SPEED], 34),  # a name whole before one more column
+        (159, [C.NAME, C.SPEED, C.SIZE, C.STARTED], 34),
         (219, [C.NAME, C.SPEED, C.SIZE, C.STARTED, C.KEY, C.REASON], 34),
     ],
 )

@@ -4,14 +4,24 @@ throughput, the command that stores an AMI again."""
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from datetime import timedelta
 
+from amimon import render
 from amimon.derive import quota_use, retried, retry_command, throughput
-from amimon.estimate import Estimate
-from amimon.model import ErrorKind, ImageInfo, ImageLookup, PollFailure, Target, parse_image
+from amimon.estimate import Estimate, history_estimate
+from amimon.model import (
+    ErrorKind,
+    ImageInfo,
+    ImageLookup,
+    PollFailure,
+    Target,
+    TrackedTask,
+    parse_image,
+)
 from amimon.reducer import ImagesUnavailable, MonitorState, add_images, images_wanted, reduce
 from amimon.view import counts, describe_counts
-from tests.factories import EAST, WEST, at, snap, task
+from tests.factories import EAST, T0, WEST, at, snap, task
 
 
 def state_of(*tasks: object) -> MonitorState:
@@ -123,3 +133,20 @@ def test_estimates_and_ages_are_not_disturbed_by_images() -> None:
     (tracked,) = state.tasks.values()
     assert state.image(tracked.task) is not None
     assert tracked.first_seen == at(0) and timedelta(0) == tracked.last_change - at(0)
+
+
+def test_history_gives_an_eta_to_a_task_with_too_little_progress_of_its_own() -> None:
+    new = TrackedTask(task("ami-00000009", 0, bucket="dr"), first_seen=T0, last_change=T0)
+    # 100 GiB at the bucket's median 2 GiB/min: 50 minutes, marked as history's.
+    est = history_estimate(new, T0, 100, 2.0)
+    assert est is not None and est.from_history and est.eta_at == T0 + timedelta(minutes=50)
+    assert render.eta_words(est, T0) == "≈50m"
+    assert history_estimate(new, T0, None, 2.0) is None  # no size: no estimate
+    assert history_estimate(new, T0, 100, None) is None  # no history: none either
+    state = MonitorState(
+        tasks={new.key: new},
+        images={(EAST, "ami-00000009"): ImageInfo(EAST, "ami-00000009", size_gib=100)},
+        bucket_rates={(EAST, "dr"): 2.0},
+    )
+    assert render.row_estimate(new, T0, state).from_history
+    assert not render.row_estimate(new, T0, replace(state, bucket_rates={})).from_history

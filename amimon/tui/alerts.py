@@ -98,7 +98,7 @@ def images_words(event: ImagesUnavailable) -> str:
     failure = event.failure
     where = f" for {failure.target.label}" if failure.target is not None else ""
     if failure.kind is ErrorKind.PERMISSION:
-        return f"Names and sizes of AMIs{where} need ec2:DescribeImages (optional)."
+        return f"AMI names and sizes need ec2:DescribeImages (optional){where}."
     return f"AMI names and sizes unavailable{where}: {failure.message}"
 
 

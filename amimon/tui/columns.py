@@ -150,10 +150,15 @@ def plan_columns(
         for spec in sorted((s for s in SPECS if s.extra), key=lambda s: s.rank):
             if not content.get(spec.column):
                 continue  # a column with nothing to show takes no room
-            need = (spec.width if spec.width is not None else spec.min) + GAP
-            if need <= spare:
-                widths[spec.column] = need - GAP
-                spare -= need
+            # With its whole content if it fits (a name is worth more whole than three
+            # columns cut), else with the least it needs.
+            fixed = spec.width is not None
+            for cells in (spec.width,) if fixed else (_content(spec, content), spec.min):
+                assert cells is not None
+                if cells + GAP <= spare:
+                    widths[spec.column] = cells
+                    spare -= cells + GAP
+                    break
         for spec in SPECS:
             if spec.extra and spec.width is None and spec.column in widths:
                 spare = _grow(widths, spec.column, _content(spec, content), spare)
