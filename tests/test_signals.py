@@ -13,6 +13,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -77,12 +78,27 @@ class Terminal:
         return self.process.returncode
 
 
+@pytest.fixture
+def terminal() -> Iterator[Terminal]:
+    """A monitor in a pty, killed if a test ends without it exiting (a failed test must
+    not leave a monitor spinning on a terminal nobody reads)."""
+    term = Terminal()
+    try:
+        yield term
+    finally:
+        if term.process.poll() is None:
+            term.process.kill()
+            term.process.wait()
+
+
 @pytest.mark.parametrize(
     ("how", "code"),
     [("q", 0), ("ctrl+c", 130), ("SIGTERM", 143), ("SIGHUP", 129)],
 )
-def test_quitting_restores_the_terminal_and_exits_with_its_code(how: str, code: int) -> None:
-    term = Terminal()
+def test_quitting_restores_the_terminal_and_exits_with_its_code(
+    how: str, code: int, terminal: Terminal
+) -> None:
+    term = terminal
     term.wait_for(b"DEMO")
     term.wait_for(b"InProgress")  # the first poll has answered: the app is fully up
     if how == "q":
@@ -116,7 +132,10 @@ def test_a_terminal_that_goes_away_ends_the_monitor() -> None:
                 output += os.read(master, 65536)
             except OSError:
                 break
-    assert b"InProgress" in output
+    if b"InProgress" not in output:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail(f"the monitor did not show its tasks: {output[-300:]!r}")
     os.close(master)  # the terminal goes away
     deadline = time.monotonic() + 15
     status = None
