@@ -54,6 +54,13 @@ def _history_path(value: str) -> str:
     return value
 
 
+def _regions(value: str) -> list[str]:
+    regions = [check_region(v) for v in value.split(",") if v.strip()]
+    if not regions:
+        raise ValueError("must name a region, like us-east-1")
+    return regions
+
+
 def _ami_ids(value: str) -> list[str]:
     return [validate_ami_id(v) for v in value.replace(",", " ").split() if v]
 
@@ -74,11 +81,11 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
     group.add_argument(
         "--region",
         dest="regions",
-        action="append",
-        type=_flag(check_region, "region"),
+        action="extend",
+        type=_flag(_regions, "region"),
         default=default,
         metavar="REGION",
-        help="region to watch; repeat for several, polled concurrently "
+        help="region to watch; repeat (or separate with commas) for several, polled concurrently "
         "(default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)",
     )
     group.add_argument(
@@ -120,7 +127,7 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
         default=default,
         metavar="SECONDS",
         help="time between polls: seconds or a duration like 30s or 1m (default 15, "
-        "from 5 s to 1 h; 2 in the demo)",
+        "from 5 s to 1 h; the demo's monitor polls every 2 s unless given)",
     )
     group.add_argument(
         "--demo",
@@ -375,6 +382,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     gc.disable()
     try:
         return _main(argv, env)
+    except BrokenPipeError:
+        # The reader went away (``amimon list | head``): no traceback, nothing more to say.
+        # Further writes to stdout would fail again at exit, so point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return Exit.BROKEN_PIPE
     finally:
         gc.enable()
 

@@ -29,6 +29,7 @@ class Exit(IntEnum):
     AWS = 4
     INTERRUPTED = 130
     HANGUP = 129
+    BROKEN_PIPE = 141  # as a shell reports a command killed by SIGPIPE
     TERMINATED = 143
 
 
@@ -40,6 +41,7 @@ exit codes:
   3    timeout (wait)
   4    AWS access or network error
   130  interrupted (Ctrl+C); 129 and 143 on SIGHUP and SIGTERM
+  141  the output's reader went away (a closed pipe)
 """
 
 

@@ -108,3 +108,29 @@ def test_logs_go_to_the_log_file_and_never_hold_credentials(
     assert "DescribeStoreImageTasks failed" in log
     assert secret not in log and "AKIAFAKEFAKEFAKE1234" not in log
     assert "Traceback" not in out.stderr
+
+
+def test_regions_repeat_or_come_as_a_comma_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--demo", "list", "--region", "us-east-1,eu-west-1", "-o", "csv"]) == 0
+    regions = {line.split(",")[0] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert regions == {"us-east-1", "eu-west-1"}
+    with pytest.raises(SystemExit) as caught:
+        main(["--demo", "list", "--region", "us-east-1,bogus"])
+    assert caught.value.code == 2
+    assert "'bogus' is not a region name" in capsys.readouterr().err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """``amimon list | head``: no traceback, and not exit 1 (which means a task failed)."""
+    reader = subprocess.Popen(["true"], stdin=subprocess.PIPE)
+    assert reader.stdin is not None
+    reader.wait()  # the reader is gone before amimon writes
+    done = subprocess.run(
+        [sys.executable, "-m", "amimon", "--demo", "list", "-o", "csv"],
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        timeout=60,
+    )
+    reader.stdin.close()
+    assert done.returncode == 141, done.stderr
+    assert b"Traceback" not in done.stderr

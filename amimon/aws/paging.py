@@ -91,7 +91,7 @@ class Pacer:
 @dataclass(frozen=True)
 class RetryPolicy:
     """How a failed page is retried: ``attempts`` in all, exponential backoff from
-    ``base`` seconds to ``cap`` with full jitter."""
+    ``base`` seconds to ``cap``, each wait half fixed and half random (jitter)."""
 
     attempts: int = 6
     base: float = 1.0

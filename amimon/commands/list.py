@@ -116,6 +116,14 @@ def run(args: argparse.Namespace, context: Context) -> int:
     config = context.config
     query = Query(config.image_ids, config.buckets, config.states)
     source = context.source(query)
+    try:
+        return _listed(args, context, source)
+    finally:
+        source.close()  # also on Ctrl+C: wakes the paged workers so they stop at once
+
+
+def _listed(args: argparse.Namespace, context: Context, source: Ec2TaskSource) -> int:
+    config = context.config
     progress = Progress("amimon: listing store tasks")
     try:
         snapshot = source.fetch(on_page=progress.page)
@@ -125,7 +133,6 @@ def run(args: argparse.Namespace, context: Context) -> int:
     if snapshot.failures:
         report(snapshot.failures)
         if not snapshot.polls:
-            source.close()
             return exit_for(snapshot.failures)
     task_filter = TaskFilter(frozenset(config.buckets), frozenset(config.states))
     tasks = sorted(
@@ -146,7 +153,6 @@ def run(args: argparse.Namespace, context: Context) -> int:
     else:
         columns = WIDE_COLUMNS if args.wide else TABLE_COLUMNS
         _print_table(context, state, task_filter, now, hidden, source, columns)
-    source.close()
     return Exit.AWS if snapshot.failures else Exit.OK
 
 
