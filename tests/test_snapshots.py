@@ -41,8 +41,6 @@ async def test_one_resize_is_enough_for_the_column_plan() -> None:
                     C.SIZE,
                     C.AGE,
                     C.STARTED,
-                    C.KEY,
-                    C.REASON,
                 ],
             }
             for size, columns in expected.items():
