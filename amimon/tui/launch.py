@@ -20,8 +20,9 @@ def launch(args: argparse.Namespace, context: Context) -> int:
     (SIGHUP 129, SIGTERM 143); the terminal is restored in every case."""
     config = context.config
     interval = config.interval
-    if context.demo is not None and getattr(args, "interval", None) is None:
-        interval = DEMO_INTERVAL
+    given = getattr(args, "interval", None) is not None or "interval" in config.origins
+    if context.demo is not None and not given:
+        interval = DEMO_INTERVAL  # the demo moves fast unless told otherwise
     source = context.source()
     # Filters choose what is shown, never what is learned: the source follows every task.
     shown = TaskFilter(buckets=frozenset(config.buckets), states=frozenset(config.states))
