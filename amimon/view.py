@@ -161,8 +161,8 @@ def describe_counts(tally: Counter[str]) -> str:
 def describe_shown(shown: int, total: int, task_filter: TaskFilter) -> str:
     """e.g. ``Failed tasks in bucket archive · 2 of 14 shown``."""
     if not task_filter.active:
-        return f"all tasks · {total} shown"
-    return f"{task_filter.describe()} · {shown} of {total} shown"
+        return f"all tasks · {total:,} shown"
+    return f"{task_filter.describe()} · {shown:,} of {total:,} shown"
 
 
 def targets_label(targets: Sequence[Target]) -> str:

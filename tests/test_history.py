@@ -363,3 +363,24 @@ def test_the_detail_panel_words_for_a_failure() -> None:
     assert end is not None and (end.after, end.by) == (at(0), at(1))
     assert describe(end, "Failed") == "failed ≈ 2026-11-27 12:00 UTC (±30s), took 10m"
     assert ending(TrackedTask(task(AMI, 40), T0, T0)) is None  # still running
+
+
+def test_a_failed_task_has_no_gib_per_minute_in_its_ending() -> None:
+    """It stored only part of its snapshots: its size over its time would overstate it."""
+    from amimon.history import Ending, describe
+
+    end = Ending(at(-11), at(-1), at(0))
+    assert "GiB/min" in describe(end, "Completed", 250)
+    words = describe(end, "Failed", 250)
+    assert words.startswith("failed ≈") and "took" in words and "GiB/min" not in words
+
+
+def test_the_demo_keeps_one_history_whatever_port_its_simulator_took() -> None:
+    from amimon.history.write import endpoint_text
+
+    assert endpoint_text("http://127.0.0.1:41263") == endpoint_text("http://127.0.0.1:39325")
+    assert endpoint_text("http://localhost:8080/") == "http://localhost/"
+    assert endpoint_text("https://ec2.us-east-1.amazonaws.com:443") == (
+        "https://ec2.us-east-1.amazonaws.com:443"
+    )
+    assert endpoint_text("https://user:secret@vpce.example:8443") == "https://vpce.example:8443"

@@ -6,9 +6,12 @@ import time
 from datetime import datetime
 
 import pytest
+from textual import events
+from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
 from amimon.model import ErrorKind, PollFailure, Snapshot, StoreTask, TargetPoll
+from amimon.render import Column as C
 from amimon.tui.app import AmimonApp
 from amimon.tui.screens.help import HelpScreen
 from amimon.tui.widgets.detail import Detail
@@ -425,3 +428,34 @@ async def test_filtering_10000_tasks_answers_within_a_frame() -> None:
         assert set(column(app, "State")) == {"InProgress"}
         # A frame is 1/60 s; Pilot's own key handling and a shared CPU get some slack.
         assert took < 0.25, took
+
+
+async def test_keys_typed_right_after_slash_go_into_the_field_never_run_commands() -> None:
+    """A paste or fast typing: the keys are queued before the field has focus. ``/pq``
+    once quit the monitor, and ``/ami-0ee`` toggled panels and copied."""
+    app, _ = make(three())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        for key, char in (("slash", "/"), ("p", "p"), ("q", "q"), ("c", "c")):
+            app.post_message(events.Key(key, char))  # as the driver does, all at once
+        await pilot.pause()
+        await pilot.pause()
+        assert app.is_running and not app.paused
+        assert app.query_one("#search", Input).value == "pqc"
+        assert app.clipboard == ""
+
+
+async def test_a_resize_while_help_is_open_lays_out_the_monitor_for_the_new_size() -> None:
+    app, _ = make(three())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        assert app.query_one(Detail).display  # beside the table
+        await pilot.press("question_mark")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.has_class("-narrow")
+        table = app.query_one(TaskTable)
+        assert table.outer_size.width == 80  # the panel went under it, not beside
+        assert table.plan is not None and table.plan.width_of(C.AMI) == 21

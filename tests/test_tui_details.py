@@ -118,7 +118,7 @@ async def test_the_quota_warns_from_80_percent_of_store_quota_gb() -> None:
         async with monitor(server, quota_gib=1) as (app, pilot):
             await poll(app, pilot)
             info = app.display_.header_info(app.clock())
-            assert info.quota and all(g.warning for g in info.quota)
+            assert info.quota and all(g.warning and g.full for g in info.quota)
             assert "/1 GiB" in status_line(app)
 
 

@@ -104,7 +104,8 @@ def describe(end: Ending, state: str | None, size_gib: float | None = None) -> s
     words = f"{verb} ≈ {_clock(end.at)} (±{format_duration(margin)})"
     if end.took is not None:
         words += f", took {format_duration(end.took)}"
-    rate = end.gib_per_minute(size_gib)
+    # A failed task stored only part of its snapshots: its size over its time says nothing.
+    rate = end.gib_per_minute(size_gib) if verb == "completed" else None
     if rate is not None:
         words += f", {gib_rate(rate)}"
     return words

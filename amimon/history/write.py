@@ -82,15 +82,22 @@ ON CONFLICT (target_id, ami_id) DO UPDATE SET
 """
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def endpoint_text(url: str | None) -> str:
-    """The endpoint as stored: without any ``user:password@`` (never keep a credential)."""
+    """The endpoint as stored: without any ``user:password@`` (never keep a credential),
+    and without the port of a loopback endpoint (the demo's simulator takes a new port
+    each run; its history is one place all the same)."""
     if not url:
         return ""
     parts = urlsplit(url)
-    if "@" in parts.netloc:
-        parts = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])
-        return urlunsplit(parts)
-    return url
+    netloc = parts.netloc.rsplit("@", 1)[1] if "@" in parts.netloc else parts.netloc
+    if parts.hostname in _LOOPBACK and parts.port is not None:
+        netloc = netloc.rsplit(":", 1)[0]
+    if netloc == parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def target_columns(target: Target) -> tuple[str, str, str]:

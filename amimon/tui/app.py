@@ -140,7 +140,9 @@ class AmimonApp(App[int]):
         self.query_one(TaskTable).set_look(self.palette, self.sort_order)
         self._apply_size()
         self.refresh_view()
-        self.query_one(TaskTable).focus()
+        table = self.query_one(TaskTable)
+        table.focus_keys = {"slash": self.action_focus_search, "b": self.action_focus_bucket}
+        table.focus()
         if self.handle_signals:
             loop = asyncio.get_running_loop()
             for sig, code in ((signal.SIGTERM, 143), (signal.SIGHUP, 129)):
@@ -181,7 +183,9 @@ class AmimonApp(App[int]):
     def _apply_size(self, width: int | None = None, height: int | None = None) -> None:
         width = self.size.width if width is None else width
         height = self.size.height if height is None else height
-        self.screen.set_class(width < WIDE, "-narrow")
+        # The monitor's own screen, also while help is open over it (``self.screen`` is
+        # then the help screen, and the monitor came back laid out for the old size).
+        self.screen_stack[0].set_class(width < WIDE, "-narrow")
         if not self._sized:
             self._sized = True
             self.query_one(Detail).display = width >= WIDE
@@ -299,6 +303,8 @@ class AmimonApp(App[int]):
         if self.polling:
             self.notify("A poll is already running.", timeout=2)
             return
+        if self.paused:
+            self.notify("Polling resumed.", timeout=3)
         self.poller.paused = False
         self.poll_now(full=True)
         self.refresh_bindings()

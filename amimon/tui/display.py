@@ -48,6 +48,7 @@ class Display:
             polling=app.poller.running,
             quota_gib=app.quota_gib,
             warning_style=app.palette.warning,
+            error_style=app.palette.failed,
         )
 
     def show(self, rows: Order | None = None) -> None:

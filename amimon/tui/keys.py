@@ -39,7 +39,7 @@ BINDINGS: list[BindingType] = [
         "a",
         "copy_retry",
         "Retry cmd",
-        "Copy the AWS CLI command that stores the selected failed AMI again",
+        "Copy the command that stores a failed AMI again",
         False,
     ),
     _key("question_mark", "help", "Help", "Show every key"),

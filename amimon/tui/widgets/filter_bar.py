@@ -177,7 +177,11 @@ class FilterBar(Vertical):
         return self._set_states(self.query_one(StateToggle).cycle())
 
     def focus_field(self, name: str) -> None:
-        self.query_one(f"#{name}", Input).focus()
+        # Focus now, not after the queued messages (``focus()`` waits for them): keys typed
+        # or pasted right after ``/`` are already queued and must reach the field, not run
+        # as the table's commands (``/pq`` used to quit).
+        field = self.query_one(f"#{name}", Input)
+        self.screen.set_focus(field)
 
     def clear(self, field: Input | None = None) -> TaskFilter:
         """Clear one field (the one being edited), or every filter; returns the filter."""

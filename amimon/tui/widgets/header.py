@@ -35,7 +35,8 @@ class Gauge:
     used_gib: int
     limit_gib: int
     unknown: int  # running tasks whose size is not known
-    warning: bool
+    warning: bool  # from 80%
+    full: bool = False  # at or over the limit: the next store task will be rejected
 
     def words(self, short: bool) -> str:
         percent = round(100 * self.used_gib / self.limit_gib) if self.limit_gib else 0
@@ -62,6 +63,7 @@ class HeaderInfo:
     polling: bool = False
     quota: tuple[Gauge, ...] = ()
     warning_style: str = "bold yellow"
+    error_style: str = "bold red"
 
 
 def header_info(
@@ -75,6 +77,7 @@ def header_info(
     polling: bool,
     quota_gib: int = DEFAULT_STORE_QUOTA_GB,
     warning_style: str = "bold yellow",
+    error_style: str = "bold red",
 ) -> HeaderInfo:
     """What the header says about ``state`` at ``now``."""
     global _tallied
@@ -102,6 +105,7 @@ def header_info(
         polling=polling,
         quota=quota,
         warning_style=warning_style,
+        error_style=error_style,
     )
 
 
@@ -110,7 +114,14 @@ def _gauges(state: MonitorState, targets: Sequence[Target], limit: int) -> tuple
     DescribeImages: without that permission there is nothing to measure)."""
     several = len(targets) > 1
     return tuple(
-        Gauge(target.label if several else "", use.used_gib, limit, use.unknown, use.warning)
+        Gauge(
+            target.label if several else "",
+            use.used_gib,
+            limit,
+            use.unknown,
+            use.warning,
+            use.fraction >= 1,
+        )
         for target, use in derive.quota_use(state, targets, limit).items()
         if use.used_gib > 0
     )
@@ -183,7 +194,8 @@ def header_text(info: HeaderInfo, width: int) -> Text:
 
 
 def quota_text(info: HeaderInfo, *, short: bool = False) -> Text:
-    """``quota 840/1,200 GiB (70%)`` per account and region, in the warning style from 80%;
+    """``quota 840/1,200 GiB (70%)`` per account and region, in the warning style from 80%
+    and the error style from 100%;
     empty when no running task's size is known. The status line under the filters shows it
     (the header line has no room left for it at 80 columns)."""
     if not info.quota:
@@ -192,7 +204,8 @@ def quota_text(info: HeaderInfo, *, short: bool = False) -> Text:
     for i, gauge in enumerate(info.quota):
         if i:
             line.append(" · ")
-        line.append(gauge.words(short), style=info.warning_style if gauge.warning else "")
+        style = info.error_style if gauge.full else info.warning_style if gauge.warning else ""
+        line.append(gauge.words(short), style=style)
     return line
 
 

@@ -7,7 +7,7 @@ only the screen lines whose content changed are repainted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime
 from typing import ClassVar
@@ -74,8 +74,28 @@ class TaskTable(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
+    async def _on_key(self, event: events.Key) -> None:
+        """Keys that focus a field (``/``, ``b``) act here, at once: keys typed or pasted
+        right after them are already queued to this table, and are handed on to the field
+        in order instead of running as commands (``/pq`` used to quit the monitor)."""
+        focus = self.focus_keys.get(event.key)
+        if focus is not None:
+            event.stop()
+            event.prevent_default()
+            focus()
+            return
+        focused = self.screen.focused
+        if focused is not None and focused is not self and event.is_printable:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+            return
+        await super()._on_key(event)
+
     def __init__(self, *, targets: Sequence[Target] = (), id: str | None = None) -> None:
         super().__init__(id=id)
+        # Keys that move focus to a field, and what does it (set by the app).
+        self.focus_keys: dict[str, Callable[[], None]] = {}
         self.profiles = len({t.profile for t in targets}) or 1
         self.regions = len({t.region for t in targets}) or 1
         self.keys: Sequence[TaskKey] = ()
