@@ -51,6 +51,8 @@ import history  # noqa: E402
 import startup  # noqa: E402
 import table  # noqa: E402
 
+from amimon.aws.paging import STORE_TASKS_RATE  # noqa: E402
+
 SECTIONS = ("startup", "fetch", "monitor", "budget", "listing", "history")
 SELECTED: list[str] = list(SECTIONS)
 
@@ -233,7 +235,7 @@ def bench_listing(mode: Mode, work: Path) -> None:
     add(Row("… from the monitor's start to the loaded header",
             f"{got['loaded_s']:.1f} s",
             f"arithmetic ≥ {plan['listing_s']:.0f} s ({plan['burst_pages']} at once, "
-            f"{plan['paced_pages']} at {1 / budget.STORE_TASKS_RATE:g} s)",
+            f"{plan['paced_pages']} at {1 / STORE_TASKS_RATE:g} s)",
             times(got["loaded_s"] / plan["listing_s"])))  # fmt: skip
     lowest = got["min_tokens"]
     half = plan["account_burst"] / 2

@@ -100,7 +100,7 @@ def serve(scenario_path: str, throttle: bool, port: int) -> None:
     def counted_admit(action: str, region: str = "us-east-1") -> bool:
         allowed = admit(action, region)
         family = family_of(action)
-        if family in LIMITS:
+        if family is not None and family in LIMITS:
             if server.throttle is None:
                 buckets.allow(action, region)
             left = buckets.tokens(action, region)
