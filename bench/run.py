@@ -64,6 +64,7 @@ class Mode:
     startup_runs: int
     fetch_reps: int
     steady_window: float  # seconds of 5 s poll windows
+    cli_calls: int  # AWS CLI calls, half before the window, half after
     idle_window: float  # seconds of the bare Textual app's idle CPU
     hour_window: float  # seconds at the default interval, extrapolated to an hour
     key_rounds: int
@@ -71,8 +72,8 @@ class Mode:
     history_polls: int
 
 
-FULL = Mode(9, 21, 60, 10, 180, 8, 20, 600)
-QUICK = Mode(3, 7, 20, 5, 60, 4, 6, 200)
+FULL = Mode(15, 21, 120, 5, 10, 180, 8, 30, 600)
+QUICK = Mode(3, 7, 20, 2, 5, 60, 4, 6, 200)
 
 
 @dataclass
@@ -179,7 +180,7 @@ def bench_monitor(mode: Mode, work: Path) -> None:
     with table.simulator(table.scenario(work / "rss.toml", 1000, 0)) as url:
         rss = table.memory(url, 1000)
     with table.simulator(table.scenario(work / "ten.toml", 1000, 10)) as url:
-        steady = table.steady(url, mode.steady_window)
+        steady = table.steady(url, mode.steady_window, mode.cli_calls)
     FIGURES["monitor"] = {**bare, "rss_mb": rss, **steady, "aws": table.AWS}
     bare_rss = bare["bare_rss_mb"]
     add(Row("RSS at 1,000 tasks, fresh monitor process, after its first load", f"{rss:.0f} MB",
