@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -324,7 +325,7 @@ def filter_and_sort(term: Terminal, rounds: int) -> list[tuple[float, float]]:
     ]
 
 
-def key_answers(term: Terminal, rounds: int) -> dict[str, float]:
+def key_answers(term: Terminal, rounds: int) -> dict[str, Any]:
     """Filter (s) and sort (o) changes, polling paused: median ms from the key to the first
     frame it caused and to the last (settled), and how many frames that took; beside them
     their floor, a cursor key (the same path from key to screen, nothing to filter)."""
@@ -347,6 +348,12 @@ def key_answers(term: Terminal, rounds: int) -> dict[str, float]:
         "sort_ms": statistics.median(a[0] for a in sorts),
         "sort_settled_ms": statistics.median(a[1] for a in sorts),
         "cursor_ms": statistics.median(a[0] for a in cursor),
+        # Each press in turn (the state filter cycles through its values): first frame
+        # and settled, ms, and frames.
+        "filter_each": [
+            [round(a[0], 1), round(a[1], 1), n] for a, n in zip(filters, frames, strict=True)
+        ],
+        "sort_each": [[round(a[0], 1), round(a[1], 1)] for a in sorts],
     }
 
 
