@@ -1,468 +1,385 @@
-"""amimon's benchmarks, all in one run, on the simulator: ``python bench/run.py``.
+"""amimon's benchmarks, all in one run: ``python bench/run.py [--quick] [--only ...]``.
 
-Prints a table and writes ``bench/results.json``. Not part of the test run. ``--quick``
-shortens the steady-state windows from 5 minutes to 1 (the numbers are then noisier).
-The AWS CLI comparison needs ``aws`` on PATH (``pip install awscli``).
+Runs the sub-benchmarks (each also a script of its own) and reports every figure beside
+its floor measured in the same run, because this machine's absolute times drift:
+
+- ``startup.py``: first frame of ``python -m amimon --demo`` in a pty against a bare
+  Textual app's; first data in the demo;
+- ``fastparse.py``: fetch and parse per 1,000 tasks against botocore with a no-op parser;
+- ``table.py``: the real monitor in a pty at 160x45 against ``amimon sim`` in another
+  process: RSS after its first load of 1,000 tasks (floor: a bare Textual app's), CPU per
+  5 s poll window with ticks (floor: one ``aws ec2 describe-store-image-tasks`` call);
+- ``budget.py`` (with ``simcount.py``): requests per hour at the default interval against
+  ``amimon sim --throttle``; the pacing of a full 10,000-task listing, by arithmetic and
+  by the monitor, on which filter and sort changes are then timed (``table.key_answers``);
+- ``history.py``: the history's write CPU per poll and its file after a year.
+
+Prints a markdown table (figure | amimon | floor | ratio | goal | met?) and writes
+``bench/results.json`` (``bench/results-quick.json`` with ``--quick``, whose windows are
+short and numbers noisier). Not part of the test run. The AWS CLI comparison needs
+``--aws PATH`` (or ``AMIMON_BENCH_AWS``, or ``aws`` on PATH).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
-import pty
-import resource
-import select
 import shutil
-import statistics
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 
-from amimon.aws import Ec2TaskSource, Query, StaticCredentials  # noqa: E402
-from amimon.model import FULL_POLL, PollPlan, Snapshot, Target  # noqa: E402
-from amimon.reducer import MonitorState, reduce  # noqa: E402
-from amimon.schedule import plan_poll  # noqa: E402
-from amimon.sim import DEMO_CREDENTIALS, FrozenClock, Scenario, SimServer, TaskSpec  # noqa: E402
-from amimon.tui.app import AmimonApp, PollDone  # noqa: E402
+import budget  # noqa: E402
+import fastparse  # noqa: E402
+import history  # noqa: E402
+import startup  # noqa: E402
+import table  # noqa: E402
 
-T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-ENV = {
-    **os.environ,
-    "AWS_ACCESS_KEY_ID": DEMO_CREDENTIALS[0],
-    "AWS_SECRET_ACCESS_KEY": DEMO_CREDENTIALS[1],
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
-RESULTS: dict[str, Any] = {}
+from amimon.aws.paging import STORE_TASKS_RATE  # noqa: E402
+
+SECTIONS = ("startup", "fetch", "monitor", "budget", "listing", "history")
+SELECTED: list[str] = list(SECTIONS)
 
 
-def record(name: str, value: float, unit: str, target: str = "") -> None:
-    RESULTS[name] = {"value": round(value, 3), "unit": unit, "target": target}
-    print(f"  {name:<58} {value:>10.2f} {unit:<6} {target}", flush=True)
+@dataclass(frozen=True)
+class Mode:
+    """How long each part runs: ``--quick`` for iterating, the default for the record."""
+
+    startup_runs: int
+    fetch_reps: int
+    steady_window: float  # seconds of 5 s poll windows
+    cli_calls: int  # AWS CLI calls, half before the window, half after
+    idle_window: float  # seconds of the bare Textual app's idle CPU
+    hour_window: float  # seconds at the default interval, extrapolated to an hour
+    key_rounds: int
+    history_days: int
+    history_polls: int
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+FULL = Mode(15, 21, 120, 5, 10, 180, 8, 30, 600)
+QUICK = Mode(3, 7, 20, 2, 5, 60, 4, 6, 200)
 
 
-def ami(n: int) -> str:
-    return f"ami-{n:08x}"
+@dataclass
+class Row:
+    figure: str
+    amimon: str
+    floor: str = ""
+    ratio: str = ""
+    goal: str = ""
+    met: bool | None = None  # None: a figure to report, no goal
+
+    def cells(self) -> list[str]:
+        mark = {True: "✓", False: "✗", None: "—"}[self.met]
+        cells = [self.figure, self.amimon, self.floor, self.ratio, self.goal]
+        return [cell or "—" for cell in cells] + [mark]
 
 
-def scenario(total: int, running: int, changing: bool = True) -> Scenario:
-    """``total`` tasks: ``running`` in progress (moving if ``changing``), the rest done."""
-    specs = []
-    for n in range(total):
-        if n < running:
-            duration = timedelta(hours=2) if changing else timedelta(days=3650)
-            specs.append(TaskSpec(ami(n), "archive", -timedelta(minutes=30), duration))
-        else:
-            start = -timedelta(minutes=30 + (n * 40000) // max(total, 1))
-            specs.append(TaskSpec(ami(n), "archive", start, timedelta(minutes=20)))
-    return Scenario(tuple(specs))
+ROWS: list[Row] = []
+FIGURES: dict[str, Any] = {}
 
 
-def scenario_toml(spec: Scenario) -> str:
-    lines = []
-    for s in spec.tasks:
-        lines += [
-            "[[task]]",
-            f'ami_id = "{s.ami_id}"',
-            f'bucket = "{s.bucket}"',
-            f"start = {s.start.total_seconds()}",
-            f"duration = {s.duration.total_seconds()}",
-        ]
-    return "\n".join(lines) + "\n"
+class Year:
+    """The history's simulated year in a process of its own, run beside the request count
+    (which counts requests, not time: sharing the CPU changes neither) so the full run
+    stays short. Every part that measures time waits for it first."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.out: Path | None = None
+
+    def start(self, days: int, work: Path) -> None:
+        self.out = work / "year.json"
+        script = str(HERE / "history.py")
+        with (work / "year.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, script, "--days", str(days), "--year-only", str(self.out)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            print("  (waiting for the simulated year to finish)", flush=True)
+            self.proc.wait()
+
+    def figures(self, days: int) -> dict[str, Any]:
+        if self.proc is None or self.out is None:
+            return history.year_figures(days)
+        self.wait()
+        if self.proc.returncode != 0:
+            log = (self.out.parent / "year.log").read_text()
+            raise RuntimeError(f"the simulated year failed:\n{log}")
+        figures: dict[str, Any] = json.loads(self.out.read_text())
+        return figures
 
 
-@contextmanager
-def sim_process(spec: Scenario) -> Iterator[str]:
-    """The simulator in its own process, so its CPU is not counted as amimon's."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "scenario.toml"
-        path.write_text(scenario_toml(spec))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "amimon", "sim", "--scenario", str(path)],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=ENV,
-        )
-        try:
-            assert proc.stdout is not None
-            url = proc.stdout.readline().split()[2]
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+YEAR = Year()
 
 
-def source_for(url: str) -> Ec2TaskSource:
-    return Ec2TaskSource(
-        [Target(None, "us-east-1", url)], Query(), credentials=StaticCredentials(*DEMO_CREDENTIALS)
+def add(row: Row) -> None:
+    ROWS.append(row)
+    print("  | " + " | ".join(row.cells()) + " |", flush=True)
+
+
+def ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 100 else f"{value:.1f} ms"
+
+
+def times(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+# Sections: each measures, keeps its raw figures in FIGURES and adds its rows. ------------
+
+
+def bench_startup(mode: Mode, work: Path) -> None:
+    got = startup.measure(mode.startup_runs)
+    FIGURES["startup"] = got
+    bare, frame, data = got["bare_first_frame_ms"], got["first_frame_ms"], got["first_data_ms"]
+    runs = f"median of {mode.startup_runs}"
+    add(Row(f"first frame, `amimon --demo` in a pty ({runs})", ms(frame),
+            f"bare Textual app {ms(bare)}", times(frame / bare), "≤ 1.25x floor",
+            frame / bare <= 1.25))  # fmt: skip
+    add(Row("first data (first task row) in the demo", ms(data),
+            f"bare Textual app {ms(bare)}", times(data / bare), "≤ 700 ms",
+            data <= 700))  # fmt: skip
+
+
+def bench_fetch(mode: Mode, work: Path) -> None:
+    got = fastparse.measure(mode.fetch_reps)
+    FIGURES["fetch"] = got
+    floor = got["fetch_ms_floor"]
+    floor_text = f"botocore, no-op parser {ms(floor)}"
+    fast, boto = got["fetch_ms_fast"], got["fetch_ms_botocore"]
+    add(Row("fetch+parse CPU per 1,000 tasks (5 pages, boto3 client as amimon's)", ms(fast),
+            floor_text, times(fast / floor), "≤ 25 ms", fast <= 25))  # fmt: skip
+    add(Row("… the same with botocore's own parser (for reference)", ms(boto), floor_text,
+            times(boto / floor)))  # fmt: skip
+
+
+def bench_monitor(mode: Mode, work: Path) -> None:
+    """The monitor in a pty: RSS after its first load, CPU per 5 s window against the CLI."""
+    bare = table.bare_textual(mode.idle_window)
+    with table.simulator(table.scenario(work / "rss.toml", 1000, 0)) as url:
+        rss = table.memory(url, 1000)
+    with table.simulator(table.scenario(work / "ten.toml", 1000, 10)) as url:
+        steady = table.steady(url, mode.steady_window, mode.cli_calls)
+    FIGURES["monitor"] = {**bare, "rss_mb": rss, **steady, "aws": table.AWS}
+    bare_rss = bare["bare_rss_mb"]
+    add(Row("RSS at 1,000 tasks, fresh monitor process, after its first load", f"{rss:.0f} MB",
+            f"bare Textual app {bare_rss:.0f} MB", times(rss / bare_rss), "≤ 90 MB",
+            rss <= 90))  # fmt: skip
+    cpu = steady["window_cpu_ms"]
+    bare_window = bare["bare_idle_pct"] / 100 * 5000
+    cli = steady.get("aws_cli_ms")
+    figure = (
+        "CPU per 5 s poll window, 1,000 tasks, 10 running, 160x45, `--interval 5`, ticks "
+        f"included (UI thread {steady['window_ui_ms']:.1f} ms)"
     )
-
-
-# 1. Startup --------------------------------------------------------------------------
-
-
-def bench_import() -> None:
-    def once(code: str) -> float:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, env=ENV)
-        return time.perf_counter() - start
-
-    base = statistics.median(once("pass") for _ in range(5))
-    tui = statistics.median(once("import amimon.tui.app") for _ in range(5))
-    cli = statistics.median(once("import amimon.cli") for _ in range(5))
-    record("import amimon.tui.app (over bare python)", (tui - base) * 1000, "ms")
-    record("import amimon.cli (over bare python)", (cli - base) * 1000, "ms")
-
-
-def bench_first_frame() -> None:
-    """``amimon --demo`` in a real pty: time to the first frame and to the first data."""
-    frames, datas = [], []
-    for _ in range(3):
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.environ.update(ENV, TERM="xterm-256color", COLUMNS="160", LINES="45")
-            os.execv(sys.executable, [sys.executable, "-m", "amimon", "--demo"])
-        start = time.perf_counter()
-        seen = b""
-        first_frame = first_data = None
-        while time.perf_counter() - start < 20 and first_data is None:
-            ready, _, _ = select.select([fd], [], [], 0.05)
-            if ready:
-                try:
-                    seen += os.read(fd, 65536)
-                except OSError:
-                    break
-                if first_frame is None and b"amimon" in seen:
-                    first_frame = time.perf_counter() - start
-                if b"tasks:" in seen:
-                    first_data = time.perf_counter() - start
-        os.kill(pid, 15)
-        os.waitpid(pid, 0)
-        os.close(fd)
-        if first_frame is not None:
-            frames.append(first_frame)
-        if first_data is not None:
-            datas.append(first_data)
-    record(
-        "process start -> first frame (pty, median of 3)",
-        statistics.median(frames) * 1000,
-        "ms",
-        "<= 250",
-    )
-    record("process start -> first data (pty, demo)", statistics.median(datas) * 1000, "ms")
-
-
-# 2. Per poll -------------------------------------------------------------------------
-
-
-def changed(snapshot: Snapshot, fraction: float) -> Snapshot:
-    from dataclasses import replace
-
-    step = max(1, int(1 / fraction))
-    tasks = tuple(
-        replace(t, progress=min(100, (t.progress or 0) + 1)) if i % step == 0 else t
-        for i, t in enumerate(snapshot.tasks)
-    )
-    return replace(snapshot, tasks=tasks)
-
-
-async def ui_poll_cost(snapshots: list[Snapshot]) -> tuple[float, float]:
-    """Median CPU ms of the UI's handling of a poll after the first, and the worst stall."""
-
-    class Fixed:
-        def fetch(self, plan: PollPlan = FULL_POLL) -> Snapshot:
-            return snapshots[0]
-
-    app = AmimonApp(Fixed(), [snapshots[0].tasks[0].target], clock=lambda: T0, bell=False)
-    app.auto_poll = False
-    costs: list[float] = []
-    worst = 0.0
-    async with app.run_test(size=(160, 45)) as pilot:
-        app.on_poll_done(PollDone(snapshots[0]))
-        await pilot.pause(0.2)
-        stop = False
-
-        async def watch_loop() -> None:
-            nonlocal worst
-            while not stop:
-                before = time.perf_counter()
-                await asyncio.sleep(0.005)
-                worst = max(worst, time.perf_counter() - before - 0.005)
-
-        watcher = asyncio.ensure_future(watch_loop())
-        for snap in snapshots[1:]:
-            # As in the app: reduce() runs in the poll worker, measured on its own above.
-            base = app.state
-            state, events = reduce(base, snap, T0)
-            cpu = time.process_time()
-            app.on_poll_done(PollDone(snap, (base, state, events, T0)))
-            await pilot.pause()  # let it render
-            costs.append(time.process_time() - cpu)
-        stop = True
-        await watcher
-    return statistics.median(costs) * 1000, worst * 1000
-
-
-def bench_per_poll() -> None:
-    for total in (30, 1000, 10000):
-        spec = scenario(total, max(1, total // 20))
-        with SimServer(spec, FrozenClock(T0)) as server:
-            src = source_for(server.url)
-            src.fetch()  # client creation out of the way
-            cpus = []
-            for _ in range(5):
-                cpu = time.thread_time()
-                first = src.fetch()
-                cpus.append(time.thread_time() - cpu)
-            fetch_ms = statistics.median(cpus) * 1000
-        target = "<= 15/1k" if total >= 1000 else ""
-        record(f"fetch+parse CPU, {total} tasks", fetch_ms, "ms", target)
-        record(f"  per 1,000 tasks ({total})", fetch_ms * 1000 / total, "ms", "<= 15")
-        state, _ = reduce(MonitorState(), first, T0)
-        second = changed(first, 0.05)
-        runs = []
-        for _ in range(5):
-            cpu = time.process_time()
-            reduce(state, second, T0 + timedelta(seconds=15))
-            runs.append(time.process_time() - cpu)
-        record(f"reduce CPU, {total} tasks, 5% changing", statistics.median(runs) * 1000, "ms")
-        polls = [first] + [changed(first, 0.05) for _ in range(1)]
-        current = first
-        for _ in range(5):
-            current = changed(current, 0.05)
-            polls.append(current)
-        ui, stall = asyncio.run(ui_poll_cost(polls))
-        ui_target = {1000: "<= 50", 10000: "<= 75"}.get(total, "")
-        record(f"UI update CPU per poll, {total} tasks", ui, "ms", ui_target)
-        record(f"worst event-loop stall after load, {total} tasks", stall, "ms", "<= 200")
-
-
-# 3. Steady state and 6. the AWS CLI -------------------------------------------------------
-
-
-async def steady(url: str, seconds: float) -> tuple[float, int]:
-    """CPU% of a monitor polling at the default interval, and how many polls it made."""
-    src = source_for(url)
-    query = src.query
-    app = AmimonApp(
-        src,
-        src.targets,
-        interval=15,
-        bell=False,
-        plan=lambda s: plan_poll(s, image_ids=bool(query.image_ids), states=query.states),
-    )
-    async with app.run_test(size=(160, 45)) as pilot:
-        while not app.state.loaded:
-            await pilot.pause(0.1)
-        start_polls = app.state.polls
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        wall = time.perf_counter()
-        await pilot.pause(seconds)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        elapsed = time.perf_counter() - wall
-        polls = app.state.polls - start_polls
-    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-    src.close()
-    return 100 * cpu / elapsed, polls
-
-
-async def idle(url: str, seconds: float) -> float:
-    """CPU% between polls: loaded, then a window with no poll in it."""
-    src = source_for(url)
-    app = AmimonApp(src, src.targets, interval=3600, bell=False)
-    async with app.run_test(size=(160, 45)) as pilot:
-        while not app.state.loaded:
-            await pilot.pause(0.1)
-        await pilot.pause(2)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        wall = time.perf_counter()
-        await pilot.pause(seconds)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        elapsed = time.perf_counter() - wall
-    src.close()
-    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-    return 100 * cpu / elapsed
-
-
-def bench_steady(seconds: float) -> dict[str, float]:
-    with sim_process(scenario(1000, 10)) as url:
-        record(
-            "idle CPU between polls, 1,000 tasks, 10 running",
-            asyncio.run(idle(url, 60)),
-            "%",
-            "<= 0.3",
-        )
-    out = {}
-    for label, spec in (
-        ("1,000 tasks, nothing changing", scenario(1000, 10, changing=False)),
-        ("1,000 tasks, 10 InProgress progressing", scenario(1000, 10)),
-    ):
-        with sim_process(spec) as url:
-            percent, polls = asyncio.run(steady(url, seconds))
-        record(f"steady CPU over {seconds / 60:.0f} min, polls included, {label}", percent, "%")
-        per_poll = percent / 100 * seconds / max(polls, 1) * 1000
-        record(f"  CPU per poll ({polls} polls), {label}", per_poll, "ms")
-        out[label] = per_poll
-    return out
-
-
-def bench_aws_cli(amimon_per_poll_ms: float) -> None:
-    aws = shutil.which("aws")
-    if aws is None:
-        print("  (aws not on PATH: pip install awscli for the AWS CLI comparison)")
+    if cli is None:
+        add(Row(figure, ms(cpu), "aws CLI not found (--aws)", "", "≥ 30x cheaper than the CLI"))
         return
-    with sim_process(scenario(1000, 10)) as url:
-        cmd = [
-            aws,
-            "ec2",
-            "describe-store-image-tasks",
-            "--endpoint-url",
-            url,
-            "--region",
-            "us-east-1",
-        ]
-        subprocess.run(cmd, check=True, env=ENV, stdout=subprocess.DEVNULL)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        runs = 5
-        for _ in range(runs):
-            subprocess.run(cmd, check=True, env=ENV, stdout=subprocess.DEVNULL)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cli_ms = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) / runs * 1000
-    record("AWS CLI CPU per refresh, 1,000 tasks", cli_ms, "ms")
-    record(
-        "  ratio AWS CLI / amimon steady CPU per poll", cli_ms / amimon_per_poll_ms, "x", ">= 20"
-    )
+    add(Row(figure, ms(cpu),
+            f"one `aws ec2 describe-store-image-tasks` {ms(cli)} (bare Textual app "
+            f"{bare_window:.1f} ms per 5 s)",
+            f"{cli / cpu:.0f}x cheaper", "≥ 30x cheaper", cli / cpu >= 30))  # fmt: skip
 
 
-# 4. Memory ---------------------------------------------------------------------------
+def bench_budget(mode: Mode, work: Path) -> None:
+    if "history" in SELECTED:
+        YEAR.start(mode.history_days, work)
+    got = budget.per_hour(work, mode.hour_window)
+    FIGURES["budget"] = got
+    per_hour, naive = got["tasks_per_hour"], got["naive_per_hour"]
+    sent, first = got["window"]["tasks"], got["first_load"]["tasks"]
+    polls = 3600 / budget.DEFAULT_INTERVAL
+    add(Row("DescribeStoreImageTasks requests per hour, 1,000 tasks, 10 running, default "
+            f"interval, `--throttle` ({sent} requests in {got['window_polls']} polls over "
+            f"{got['window_s']:.0f} s, x3600/window, + the hourly full listing: {first} "
+            "pages less one poll's)",
+            f"{per_hour:,.0f}",
+            f"one request a poll {polls:,.0f} (a full listing every poll: {naive:,.0f})",
+            times(per_hour / polls)))  # fmt: skip
+    images_first = got["first_load"]["images"]
+    add(Row(f"DescribeImages requests per hour (same run; {images_first} during the first "
+            "load, not counted per hour)", f"{got['images_per_hour']:,.0f}"))  # fmt: skip
+    refused = {k: sum(v.values()) for k, v in got["throttled"].items()}
+    add(Row("requests refused by the throttle and retried (first load / window)",
+            f"{refused['first_load']} / {refused['window']}", "", "", "0",
+            not any(refused.values())))  # fmt: skip
 
 
-async def memory_at(total: int) -> float:
-    with sim_process(scenario(total, 10)) as url:
-        src = source_for(url)
-        app = AmimonApp(src, src.targets, clock=lambda: T0, bell=False, auto_poll=False)
-        async with app.run_test(size=(160, 45)) as pilot:
-            app.poll_now()
-            while not app.state.loaded:
-                await pilot.pause(0.05)
-            await pilot.pause(0.2)
-            return rss_mb()
+def bench_listing(mode: Mode, work: Path) -> None:
+    plan = budget.pacing_arithmetic(10_000)
+    got = budget.full_listing(work, 10_000, mode.key_rounds)
+    FIGURES["listing"] = {"arithmetic": plan, **got}
+    add(Row("full 10,000-task listing: requests (pages, retries included) / refused",
+            f"{got['requests']} / {got['throttled']}", f"arithmetic {plan['pages']} / 0",
+            "", f"= {plan['pages']}", got["requests"] == plan["pages"]))  # fmt: skip
+    add(Row("… from the monitor's start to the loaded header",
+            f"{got['loaded_s']:.1f} s",
+            f"arithmetic ≥ {plan['listing_s']:.0f} s ({plan['burst_pages']} at once, "
+            f"{plan['paced_pages']} at {1 / STORE_TASKS_RATE:g} s)",
+            times(got["loaded_s"] / plan["listing_s"])))  # fmt: skip
+    lowest = got["min_tokens"]
+    half = plan["account_burst"] / 2
+    add(Row(f"… fewest tokens left in the account's bucket ({plan['account_burst']:g} burst, "
+            f"{plan['account_refill']:g}/s)",
+            f"{lowest:.2f}", f"arithmetic {plan['min_tokens']:g}", "",
+            f"≥ {half:g} (half the burst)", round(lowest, 1) >= half))  # fmt: skip
+    frames = got["filter_frames"]
+    cursor = f"cursor key {ms(got['cursor_ms'])}"
+    add(Row("filter change (`s`) at 10,000 tasks: key → first frame (settled; frames)",
+            f"{ms(got['filter_ms'])} ({ms(got['filter_settled_ms'])}; {frames:g})", cursor,
+            times(got["filter_ms"] / got["cursor_ms"]), "≤ 50 ms, in one frame",
+            got["filter_ms"] <= 50 and frames <= 1))  # fmt: skip
+    add(Row("sort change (`o`) at 10,000 tasks: key → first frame (settled)",
+            f"{ms(got['sort_ms'])} ({ms(got['sort_settled_ms'])})", cursor,
+            times(got["sort_ms"] / got["cursor_ms"]), "≤ 50 ms",
+            got["sort_ms"] <= 50))  # fmt: skip
 
 
-async def memory_hour() -> list[tuple[int, float]]:
-    """An hour of polls every 15 s in simulated time (1,000 tasks, 10 running, churn)."""
-    spec = scenario(1000, 10)
-    with SimServer(spec, FrozenClock(T0)) as server:
-        frozen = server.clock
-        assert isinstance(frozen, FrozenClock)
-        src = source_for(server.url)
-        app = AmimonApp(
-            src,
-            src.targets,
-            clock=frozen.now,
-            bell=False,
-            auto_poll=False,
-            plan=lambda s: plan_poll(s),
-        )
-        curve = []
-        async with app.run_test(size=(160, 45)) as pilot:
-            for i in range(241):
-                before = app.state.polls
-                app.poll_now()
-                while app.state.polls == before:
-                    await pilot.pause(0.005)
-                if i % 24 == 0:
-                    curve.append((i * 15 // 60, round(rss_mb(), 1)))
-                frozen.advance(15)
-        return curve
+def bench_history(mode: Mode, work: Path) -> None:
+    YEAR.wait()  # the write cost is CPU time: measured alone
+    got = {**history.write_figures(mode.history_polls), **YEAR.figures(mode.history_days)}
+    FIGURES["history"] = got
+    write, floor = got["write_ms_median"], got["write_floor_ms"]
+    add(Row("history write CPU per poll, 1,000 tasks, 10 moving (median; p95 "
+            f"{got['write_ms_p95']:.2f} ms)", f"{write:.2f} ms",
+            f"a one-row WAL transaction {floor:.2f} ms", times(write / floor), "≤ 5 ms",
+            write <= 5))  # fmt: skip
+    days, year = got["days"], got["year_mb"]
+    size, vacuumed = got["file_mb"], got["vacuumed_mb"]
+    how = f"extrapolated from {days} simulated days" if got["year_mb_extrapolated"] else "simulated"
+    add(Row(f"history file after a year, polled every minute, hourly full listings ({how})",
+            f"{year:.1f} MB", f"at day {days}: {size:.1f} MB, {vacuumed:.1f} MB after VACUUM",
+            times(size / vacuumed), "≤ 50 MB", year <= 50))  # fmt: skip
 
 
-def bench_memory() -> None:
-    for total in (1000, 10000):
-        mb = asyncio.run(memory_at(total))
-        record(
-            f"RSS with the monitor showing {total} tasks",
-            mb,
-            "MB",
-            "<= 125" if total == 1000 else "",
-        )
-    curve = asyncio.run(memory_hour())
-    RESULTS["rss_curve_hour_minutes_mb"] = curve
-    print(f"  RSS over a simulated hour (minute, MB): {curve}")
-    record("RSS growth over the simulated hour", curve[-1][1] - curve[1][1], "MB", "flat")
+BENCHES: dict[str, Callable[[Mode, Path], None]] = {
+    "startup": bench_startup,
+    "fetch": bench_fetch,
+    "monitor": bench_monitor,
+    "budget": bench_budget,
+    "listing": bench_listing,
+    "history": bench_history,
+}
 
 
-# 5. API budget -----------------------------------------------------------------------
+# The run ---------------------------------------------------------------------------------
 
 
-def bench_budget() -> None:
-    counts = {}
-    for label, planner in (("naive full poll", lambda s: FULL_POLL), ("amimon", plan_poll)):
-        with SimServer(scenario(1000, 10), FrozenClock(T0)) as server:
-            frozen = server.clock
-            assert isinstance(frozen, FrozenClock)
-            src = source_for(server.url)
-            state = MonitorState()
-            for _ in range(240):
-                state, _ = reduce(state, src.fetch(planner(state)), frozen.now())
-                frozen.advance(15)
-            counts[label] = server.requests["DescribeStoreImageTasks"]
-    record(
-        "requests/hour, 1,000 tasks, 10 running: naive full poll", counts["naive full poll"], "req"
-    )
-    record("requests/hour, 1,000 tasks, 10 running: amimon", counts["amimon"], "req")
-    record("  reduction", counts["naive full poll"] / counts["amimon"], "x", ">= 5 (ceiling 5)")
-    record("  requests per poll, amimon", counts["amimon"] / 240, "req")
+def version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def machine() -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    aws = ""
+    if table.AWS:
+        done = subprocess.run([table.AWS, "--version"], capture_output=True, text=True)
+        aws = (done.stdout or done.stderr).split(" ")[0]
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        "textual": version("textual"),
+        "botocore": version("botocore"),
+        "sqlite": sqlite3.sqlite_version,
+        "aws_cli": aws,
+        "commit": commit,
+    }
+
+
+def table_markdown(rows: list[Row]) -> str:
+    lines = ["| figure | amimon | floor | ratio | goal | met? |", "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="1-minute steady-state windows")
-    parser.add_argument("--only", help="run one section: startup, poll, memory, budget, steady")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short windows, for iterating")
+    parser.add_argument("--only", help=f"comma-separated sections of: {', '.join(SECTIONS)}")
+    parser.add_argument("--aws", help="the AWS CLI to compare with (default: aws on PATH)")
+    parser.add_argument("--out", type=Path, help="where to write the JSON results")
     args = parser.parse_args()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    RESULTS["machine"] = machine
-    print(f"amimon benchmarks on {machine}\n")
-    sections: list[tuple[str, Callable[[], Any]]] = [
-        ("1. Startup", lambda: (bench_import(), bench_first_frame())),
-        ("2. Per poll", bench_per_poll),
-        ("4. Memory", bench_memory),
-        ("5. API budget", bench_budget),
-    ]
-    for title, fn in sections:
-        if args.only and args.only not in title.lower():
-            continue
-        print(title)
-        fn()
-    if args.only:
-        return
-    print("3. Steady state")
-    per_poll = bench_steady(60 if args.quick else 300)
-    print("6. Against the AWS CLI")
-    bench_aws_cli(per_poll["1,000 tasks, nothing changing"])
-    out = ROOT / "bench" / "results.json"
-    out.write_text(json.dumps(RESULTS, indent=2) + "\n")
-    print(f"\nwrote {out.relative_to(ROOT)}")
+    only = args.only.split(",") if args.only else list(SECTIONS)
+    SELECTED[:] = only
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    if args.aws:
+        table.AWS = shutil.which(args.aws) or args.aws
+    mode = QUICK if args.quick else FULL
+    out = args.out or HERE / ("results-quick.json" if args.quick else "results.json")
+    if args.only and not args.out:
+        out = None
+    about = machine()
+    print(" · ".join(f"{k} {v}" for k, v in about.items()), flush=True)
+    began = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="amimon-bench-"))
+    errors: dict[str, str] = {}
+    try:
+        for name in SECTIONS:
+            if name not in only:
+                continue
+            print(f"\n## {name}", flush=True)
+            if name != "budget":
+                YEAR.wait()  # nothing that measures time shares the CPU with it
+            section = time.perf_counter()
+            try:
+                BENCHES[name](mode, work)
+            except Exception as exc:  # one broken part must not lose the rest of the run
+                traceback.print_exc()
+                errors[name] = f"{type(exc).__name__}: {exc}"
+                add(Row(f"{name}: failed", errors[name]))
+            print(f"  ({name}: {time.perf_counter() - section:.0f} s)", flush=True)
+    finally:
+        if YEAR.proc is not None and YEAR.proc.poll() is None:
+            YEAR.proc.terminate()
+            YEAR.proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    wall = time.perf_counter() - began
+    command = " ".join(["python", "bench/run.py", *sys.argv[1:]])
+    print(f"\n{command}: {wall:.0f} s wall, {about['machine']}, Python {about['python']}\n")
+    print(table_markdown(ROWS))
+    if out is not None:
+        document = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": command,
+            "mode": asdict(mode),
+            "wall_s": round(wall, 1),
+            **about,
+            "rows": [asdict(row) for row in ROWS],
+            "figures": FIGURES,
+            "errors": errors,
+        }
+        out.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+        print(f"\nwrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    if errors:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
