@@ -4,7 +4,7 @@ reduced poll; it never raises for a missing permission or a bad history file."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -25,9 +25,19 @@ class AfterPoll:
     running task without a rate of its own its bucket's median GiB/min from the history,
     and queues the poll for the history file."""
 
-    def __init__(self, images: ImageSource | None, store: HistoryStore | None) -> None:
+    def __init__(
+        self,
+        images: ImageSource | None,
+        store: HistoryStore | None,
+        *,
+        opener: Callable[[], HistoryStore] | None = None,
+    ) -> None:
+        """``opener`` opens the history on the first poll, in the worker, when there was
+        nothing to read before the first frame (no file yet: start-up need not pay for
+        SQLite)."""
         self.images = images
         self.store = store
+        self._opener = opener
         self._asked: set[tuple[Target, str]] = set()  # (target, bucket) priors looked up
 
     def __call__(
@@ -39,6 +49,9 @@ class AfterPoll:
     ) -> tuple[MonitorState, tuple[Event, ...]]:
         """The state with what was looked up, and the events of the look-ups; ``happened``
         are the poll's events (a completion makes its bucket's rate worth reading again)."""
+        if self._opener is not None:
+            opened, self._opener = self._opener(), None
+            self.store = opened if opened.enabled else None
         for event in happened:
             if isinstance(event, TaskCompleted) and event.task.task.bucket:
                 self._asked.discard((event.task.task.target, event.task.task.bucket))
@@ -55,6 +68,11 @@ class AfterPoll:
             state = self._priors(state)
             self.store.record(before, state, now)
         return state, events
+
+    def close(self) -> None:
+        """Write what is queued to the history and close it."""
+        if self.store is not None:
+            self.store.close(timeout=5)
 
     def _priors(self, state: MonitorState) -> MonitorState:
         """Bucket rates for the buckets of running tasks, read once per (target, bucket)."""

@@ -256,3 +256,15 @@ async def test_a_new_task_gets_an_eta_from_its_buckets_history(tmp_path: Path) -
             text = app.query_one(Detail).text.plain
             assert "Completed" in text and "≈" in text and "GiB/min" in text
         store.close()
+
+
+def test_with_no_history_file_yet_sqlite_waits_for_the_first_poll(tmp_path: Path) -> None:
+    """Nothing to read before the first frame: the file is made by the first poll."""
+    from amimon.reducer import MonitorState
+
+    path = tmp_path / "history.sqlite3"
+    after = AfterPoll(None, None, opener=lambda: HistoryStore.open(path))
+    assert not path.exists() and after.store is None
+    after(MonitorState(), MonitorState(), T0)
+    assert path.exists() and after.store is not None
+    after.close()

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
@@ -21,7 +21,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from amimon import render
-from amimon.alerts import AlertRunner, alerts_from
 from amimon.derive import DEFAULT_STORE_QUOTA_GB, retry_command
 from amimon.model import Target, TaskState
 from amimon.reducer import MonitorState
@@ -46,6 +45,9 @@ from amimon.tui.widgets.filter_bar import FilterBar
 from amimon.tui.widgets.header import Header
 from amimon.tui.widgets.task_table import TaskTable
 from amimon.view import Sort, SortColumn, TaskFilter
+
+if TYPE_CHECKING:
+    from amimon.alerts import AlertRunner
 
 log = logging.getLogger(__name__)
 WIDE = 110  # columns from which the detail panel sits beside the table
@@ -221,6 +223,8 @@ class AmimonApp(App[int]):
                 gc.freeze()  # the tasks loaded now live long: keep them out of GC passes
             self.display_.news(message.events, message.at)
             if self.alert_runner is not None:
+                from amimon.alerts import alerts_from
+
                 self.alert_runner.submit(alerts_from(message.events, self.state.image_of))
         except Exception as exc:  # a poll can fail; the loop cannot
             self._fail_visibly(exc)

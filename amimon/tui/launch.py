@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from amimon.alerts import AlertRunner
 from amimon.context import Context, Exit
-from amimon.enrich import AfterPoll
-from amimon.history import HistoryStore, seed
+from amimon.enrich import AfterPoll, ImageSource
+from amimon.reducer import MonitorState
 from amimon.tui.app import AmimonApp
 from amimon.view import TaskFilter
+
+if TYPE_CHECKING:
+    from amimon.alerts import AlertRunner
+    from amimon.history import HistoryStore
 
 DEMO_INTERVAL = 2.0
 
@@ -27,9 +31,11 @@ def launch(args: argparse.Namespace, context: Context) -> int:
     # Filters choose what is shown, never what is learned: the source follows every task.
     shown = TaskFilter(buckets=frozenset(config.buckets), states=frozenset(config.states))
     warnings = Warnings()
-    store = HistoryStore.open(context.history_path, days=config.history_days, warn=warnings)
-    runner = None
+    state, after = _history(context, source, warnings)
+    runner: AlertRunner | None = None
     if config.on_event:
+        from amimon.alerts import AlertRunner
+
         runner = AlertRunner(config.on_event, timeout=config.on_event_timeout, report=warnings)
     app = AmimonApp(
         source,
@@ -39,9 +45,8 @@ def launch(args: argparse.Namespace, context: Context) -> int:
         bell=config.bell,
         task_filter=shown,
         handle_signals=True,
-        # Rates, ETAs and completion windows from earlier runs, on the first frame.
-        state=seed(store, context.targets),
-        after_poll=AfterPoll(source, store if store.enabled else None),
+        state=state,
+        after_poll=after,
         alert_runner=runner,
         quota_gib=config.store_quota_gb,
     )
@@ -56,10 +61,34 @@ def launch(args: argparse.Namespace, context: Context) -> int:
         app.run()
     finally:
         source.close()
-        store.close(timeout=5)  # what the last poll changed, written
+        after.close()  # what the last poll changed, written to the history
         if runner is not None:
             runner.close()
     return app.return_code or 0
+
+
+def _history(
+    context: Context, source: ImageSource, warn: Warnings
+) -> tuple[MonitorState | None, AfterPoll]:
+    """The starting state from the history (rates, ETAs and completion windows from
+    earlier runs, on the first frame) and what follows each poll. With no file yet there
+    is nothing to read: SQLite is then opened by the first poll, in the worker."""
+    path, days = context.history_path, context.config.history_days
+    if path is None:
+        return None, AfterPoll(source, None)
+
+    def opener() -> HistoryStore:
+        from amimon.history import HistoryStore
+
+        return HistoryStore.open(path, days=days, warn=warn)
+
+    if not path.exists():
+        return None, AfterPoll(source, None, opener=opener)
+    from amimon.history import seed
+
+    store = opener()
+    state = seed(store, context.targets) if store.enabled else None
+    return state, AfterPoll(source, store if store.enabled else None)
 
 
 class Warnings:

@@ -12,7 +12,6 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from amimon import derive, render
-from amimon.history.ended import describe, ending, gib_rate
 from amimon.model import ImageInfo, TaskState
 from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Palette
@@ -56,6 +55,9 @@ def detail_text(
     """Every field of the selected task; the failure reason in full, as plain text."""
     if tracked is None:
         return Text("No task selected.", style=palette.muted)
+    # Not needed for the first frame (no task is selected before the first poll).
+    from amimon.history.ended import describe, ending, gib_rate
+
     task = tracked.task
     est = render.row_estimate(tracked, state.seen_at(task.target), state)
     image = state.image(task)
