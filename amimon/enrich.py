@@ -69,6 +69,10 @@ class AfterPoll:
             self.store.record(before, state, now)
         return state, events
 
+    def will_look_up(self, state: MonitorState) -> bool:
+        """Whether following ``state`` asks AWS about AMIs (it then takes a while)."""
+        return self.images is not None and bool(images_wanted(state))
+
     def close(self) -> None:
         """Write what is queued to the history and close it."""
         if self.store is not None:

@@ -112,6 +112,7 @@ class AmimonApp(App[int]):
         self.palette = alerts.palette(self)
         self.display_ = Display(self)
         self.pending_warnings: list[str] = []  # said once the screen is up
+        self._said_loaded = False  # "Loaded N store tasks", once, after the first poll
         self._sized = False  # the first sizing picks which panels start open
         self._rows: Order | None = None
 
@@ -216,9 +217,9 @@ class AmimonApp(App[int]):
 
     def on_poll_done(self, message: PollDone) -> None:
         try:
-            was_loaded = self.state.loaded
             self.state, self._rows = message.state, message.rows
-            if self.state.loaded and not was_loaded:
+            if self.state.loaded and not self._said_loaded:
+                self._said_loaded = True
                 self.query_one(EventLog).say(message.at, loaded_words(self.state, self.targets))
                 gc.freeze()  # the tasks loaded now live long: keep them out of GC passes
             self.display_.news(message.events, message.at)

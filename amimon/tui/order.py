@@ -98,7 +98,10 @@ def order(
             keys = [t.key for t in everything]
         else:
             matches, image = task_filter.matches, state.image
-            keys = [t.key for t in everything if matches(t, _name(image(t.task)))]
+            if task_filter.text.strip() and state.images:  # names only matter to a search
+                keys = [t.key for t in everything if matches(t, _name(image(t.task)))]
+            else:
+                keys = [t.key for t in everything if matches(t)]
         measured = widths(state, since)
     return Order(state, task_filter, sort, keys, everything, measured)
 

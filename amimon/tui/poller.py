@@ -46,6 +46,8 @@ class AfterPoll(Protocol):
         happened: Sequence[Event] = (),
     ) -> tuple[MonitorState, tuple[Event, ...]]: ...
 
+    def will_look_up(self, state: MonitorState) -> bool: ...
+
 
 class Cancel(Protocol):
     def stop(self) -> None: ...
@@ -176,6 +178,10 @@ class Poller:
             snapshot = self.source.fetch(planner(base, full=full), on_page=on_page)
             state = pages.fold(snapshot)
             if self.after is not None:
+                if self.after.will_look_up(state):
+                    # The tasks first: AMI look-ups after a first load of thousands take
+                    # seconds, and the screen need not wait for names and sizes.
+                    self.app.post_message(PollPage(state, self._order(state, base)))
                 state, events = self.after(base, state, self._clock(), pages.events)
                 pages.state = state
                 pages.events += events
