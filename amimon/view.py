@@ -113,7 +113,9 @@ def visible(
     sort: Sort = Sort(),
 ) -> list[TrackedTask]:
     """The tasks the filter lets through, in sort order (stable: ties keep start order)."""
-    if task_filter.text.strip() and state.images:
+    if not task_filter.active:  # every task: no need to ask each one
+        rows = list(state.tasks.values())
+    elif task_filter.text.strip() and state.images:
         rows = [t for t in state.tasks.values() if task_filter.matches(t, _name(state, t))]
     else:
         rows = [t for t in state.tasks.values() if task_filter.matches(t)]
