@@ -23,13 +23,17 @@ _EPOCH = datetime.min.replace(tzinfo=UTC)
 def retried(tasks: Iterable[TrackedTask]) -> frozenset[TaskKey]:
     """Failed tasks whose AMI has a later task in the same bucket (same account and
     region) that completed or is running: the failure is dealt with."""
+    tasks = list(tasks)
+    failed = [t for t in tasks if t.task.state == TaskState.FAILED]
+    if not failed:
+        return frozenset()
+    amis = {t.task.ami_id for t in failed}  # only their AMIs' other tasks matter
     latest_ok: dict[tuple[Target, str | None, str | None], datetime] = {}
-    failed: list[TrackedTask] = []
     for tracked in tasks:
         task = tracked.task
-        if task.state == TaskState.FAILED:
-            failed.append(tracked)
-        elif task.state in (TaskState.COMPLETED, TaskState.IN_PROGRESS) and task.start_time:
+        if task.ami_id not in amis or not task.start_time:
+            continue
+        if task.state in (TaskState.COMPLETED, TaskState.IN_PROGRESS):
             group = (task.target, task.ami_id, task.bucket)
             if task.start_time > latest_ok.get(group, _EPOCH):
                 latest_ok[group] = task.start_time
@@ -40,6 +44,20 @@ def retried(tasks: Iterable[TrackedTask]) -> frozenset[TaskKey]:
         if later is not None and task.start_time is not None and later > task.start_time:
             out.add(tracked.key)
     return frozenset(out)
+
+
+_retried_of: tuple[MonitorState | None, frozenset[TaskKey]] = (None, frozenset())
+
+
+def retried_in(state: MonitorState) -> frozenset[TaskKey]:
+    """``retried`` of a state's tasks, worked out once per state (the poll worker, the
+    table and the header all ask)."""
+    global _retried_of
+    known, keys = _retried_of
+    if known is not state:
+        keys = retried(state.tasks.values())
+        _retried_of = (state, keys)
+    return keys
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from textual.app import App
 from textual.message import Message
 
+from amimon import derive
 from amimon.model import ErrorKind, PollFailure, PollPlan, Snapshot, Target
 from amimon.reducer import Event, MonitorState, PollFailed, TargetFailure, reduce
 from amimon.schedule import next_delay, planner
@@ -195,6 +196,7 @@ class Poller:
     def _order(self, state: MonitorState, base: MonitorState) -> Order:
         """The rows as the UI filters and sorts them now (it checks they still fit)."""
         task_filter, sort = self._view()
+        derive.retried_in(state)  # here in the worker, not on the event loop
         return order(state, task_filter, sort, since=base)
 
     def finished(self, throttled_polls: int) -> None:

@@ -67,7 +67,7 @@ class RowPainter:
         """Take a new state and the widths of its changed tasks; True when a column's
         widest text grew (the plan may change)."""
         if state is not self.state:
-            self.retried = derive.retried(state.tasks.values())
+            self.retried = derive.retried_in(state)
         self.state, self._frozen = state, {}
         grew = False
         for column, width in widths.items():

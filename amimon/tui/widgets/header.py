@@ -82,7 +82,7 @@ def header_info(
     """What the header says about ``state`` at ``now``."""
     global _tallied
     if _tallied[0] is not state:
-        retried = derive.retried(state.tasks.values())
+        retried = derive.retried_in(state)
         tally = tuple(sorted(counts(state.tasks.values(), retried).items()))
         _tallied = (state, tally, _gauges(state, targets, quota_gib))
     _, tally, quota = _tallied
