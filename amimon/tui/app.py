@@ -197,7 +197,7 @@ class AmimonApp(App[int]):
     def watch_theme(self) -> None:
         if self.is_running and self.screen_stack:
             self.palette = alerts.palette(self)
-            self.query_one(TaskTable).set_look(self.palette, self.sort_order)
+            self.query_one(TaskTable).set_look(self.palette, self.sort_order, theme=True)
             self.query_one(Detail).restyle()
             self.refresh_view()
 

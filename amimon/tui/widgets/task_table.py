@@ -139,11 +139,13 @@ class TaskTable(ScrollView, can_focus=True):
         self.painter.now = now
         self.repaint_changed()
 
-    def set_look(self, palette: Palette, sort: Sort) -> None:
-        """New colours or sort order: every line is drawn again."""
-        self.painter.palette, self.sort = palette, sort
-        self.painter.generation += 1
-        self._look = None
+    def set_look(self, palette: Palette, sort: Sort, *, theme: bool = False) -> None:
+        """New colours: every line is drawn again. A new sort order changes only the
+        header's mark: rows already drawn are drawn the same wherever they land."""
+        if theme or palette != self.painter.palette:
+            self.painter.palette = palette
+            self._look = None  # styles worked out again, and every row drawn again
+        self.sort = sort
         self.refresh()
 
     def _replan(self) -> None:
