@@ -38,11 +38,9 @@ class Gauge:
     warning: bool  # from 80%
     full: bool = False  # at or over the limit: the next store task will be rejected
 
-    def words(self, short: bool) -> str:
+    def words(self) -> str:
         percent = round(100 * self.used_gib / self.limit_gib) if self.limit_gib else 0
         where = f"{self.label} " if self.label else ""
-        if short:
-            return f"{where}{percent}%"
         more = f" +{self.unknown} unsized" if self.unknown else ""
         return f"{where}{self.used_gib:,}/{self.limit_gib:,} GiB ({percent}%){more}"
 
@@ -193,7 +191,7 @@ def header_text(info: HeaderInfo, width: int) -> Text:
     return line
 
 
-def quota_text(info: HeaderInfo, *, short: bool = False) -> Text:
+def quota_text(info: HeaderInfo) -> Text:
     """``quota 840/1,200 GiB (70%)`` per account and region, in the warning style from 80%
     and the error style from 100%;
     empty when no running task's size is known. The status line under the filters shows it
@@ -205,7 +203,7 @@ def quota_text(info: HeaderInfo, *, short: bool = False) -> Text:
         if i:
             line.append(" · ")
         style = info.error_style if gauge.full else info.warning_style if gauge.warning else ""
-        line.append(gauge.words(short), style=style)
+        line.append(gauge.words(), style=style)
     return line
 
 
