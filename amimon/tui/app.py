@@ -18,7 +18,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
 from amimon import render
 from amimon.derive import DEFAULT_STORE_QUOTA_GB, retry_command
@@ -133,7 +133,6 @@ class AmimonApp(App[int]):
         yield Banner(id="banner")
         with Horizontal(id="main"):
             yield TaskTable(targets=self.targets, id="tasks")
-            yield Static(id="empty")
             yield Detail(id="detail")
         yield EventLog(id="events")
         yield Footer(show_command_palette=False)

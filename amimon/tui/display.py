@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual.timer import Timer
-from textual.widgets import Static
 
 from amimon.model import TaskKey
 from amimon.reducer import Event, TaskAppeared, TaskCompleted, TaskFailed, TaskStateChanged
@@ -62,14 +61,11 @@ class Display:
             rows = order(app.state, app.task_filter, app.sort_order, since, previous=shown)
         self.rows = rows
         keys = rows.keys
-        table = app.query_one(TaskTable)
-        table.show(rows, now, self.changed_at)
-        table.display = bool(keys)
-        empty = app.query_one("#empty", Static)
-        empty.display = not keys
+        empty = None
         if not keys:
             filtered = app.task_filter.describe() if app.task_filter.active else None
-            empty.update(alerts.empty_message(app.state, app.targets, filtered))
+            empty = alerts.empty_message(app.state, app.targets, filtered)
+        app.query_one(TaskTable).show(rows, now, self.changed_at, empty)
         quota = header.quota_text(self.header_info(now))
         app.query_one(FilterBar).show_status(len(keys), len(app.state.tasks), app.sort_order, quota)
         self.show_clocked(now, table=False)

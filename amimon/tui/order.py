@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from amimon import render
-from amimon.model import ImageInfo, TaskKey
+from amimon.model import TaskKey
 from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Column
-from amimon.view import Sort, TaskFilter, visible
+from amimon.view import Sort, TaskFilter, names, visible
 
 EVERYTHING = TaskFilter()
 
@@ -97,17 +97,9 @@ def order(
         if task_filter == EVERYTHING:
             keys = [t.key for t in everything]
         else:
-            matches, image = task_filter.matches, state.image
-            if task_filter.text.strip() and state.images:  # names only matter to a search
-                keys = [t.key for t in everything if matches(t, _name(image(t.task)))]
-            else:
-                keys = [t.key for t in everything if matches(t)]
+            keys = [t.key for t in task_filter.keep(everything, names(state))]
         measured = widths(state, since)
     return Order(state, task_filter, sort, keys, everything, measured)
-
-
-def _name(image: ImageInfo | None) -> str | None:
-    return image.name if image is not None else None
 
 
 @contextmanager

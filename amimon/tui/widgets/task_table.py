@@ -12,6 +12,7 @@ from contextlib import suppress
 from datetime import datetime
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
@@ -30,6 +31,7 @@ from amimon.view import Sort, SortColumn
 
 HIGHLIGHT_FOR = rows.HIGHLIGHT_FOR
 HEADER_LINES = 1
+EMPTY_INDENT = 2  # columns before the words of an empty table
 
 
 class TaskTable(ScrollView, can_focus=True):
@@ -40,6 +42,7 @@ class TaskTable(ScrollView, can_focus=True):
         "task-table--sorted",
         "task-table--cursor",
         "task-table--changed",
+        "task-table--empty",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", tooltip="Previous task", show=False),
@@ -107,6 +110,9 @@ class TaskTable(ScrollView, can_focus=True):
         self._drawn: dict[int, object] = {}
         self._look: rows.Styles | None = None
         self._header: tuple[object, Strip] = (None, Strip([]))
+        # What the table says when it has no rows, and those words as drawn.
+        self.empty_text = Text()
+        self._empty: tuple[object, list[Strip]] = (None, [])
 
     @property
     def state(self) -> MonitorState:
@@ -119,8 +125,20 @@ class TaskTable(ScrollView, can_focus=True):
 
     # data in
 
-    def show(self, rows: Order, now: datetime, changed_at: Mapping[TaskKey, datetime]) -> None:
-        """Show the rows of ``rows`` in their order; repaint only lines that changed."""
+    def show(
+        self,
+        rows: Order,
+        now: datetime,
+        changed_at: Mapping[TaskKey, datetime],
+        empty: Text | None = None,
+    ) -> None:
+        """Show the rows of ``rows`` in their order, or ``empty`` when there are none;
+        repaint only lines that changed. The words are drawn in the table, not by a
+        widget of their own: showing and hiding one would lay the screen out again."""
+        if empty is not None and empty != self.empty_text:
+            self.empty_text = empty
+            if not rows.keys:
+                self.refresh()
         painter = self.painter
         if rows.state is not painter.state:
             if painter.set_state(rows.state, rows.widths) or self.plan is None:
@@ -129,6 +147,9 @@ class TaskTable(ScrollView, can_focus=True):
             self._replan()
         painter.now, painter.changed_at = now, changed_at
         if rows.keys is not self.keys:
+            if bool(rows.keys) != bool(self.keys):
+                self._drawn.clear()
+                self.refresh()  # rows to words, or words to rows
             self.keys = rows.keys
             self._set_virtual_size()
             self._follow_cursor()
@@ -218,9 +239,26 @@ class TaskTable(ScrollView, can_focus=True):
             self._header = (key, strip.apply_style(styles.header))
         return self._header[1]
 
+    def _empty_strips(self, width: int) -> list[Strip]:
+        """The empty table's words, wrapped to the width, a blank line and two columns in."""
+        key = (self.empty_text, width, self.painter.generation)
+        if self._empty[0] != key:
+            style = self._styles().base + self.get_component_rich_style("task-table--empty")
+            lines = self.empty_text.wrap(self.app.console, max(1, width - 2 * EMPTY_INDENT))
+            strips = [Strip.blank(width, style)]
+            for line in lines:
+                line.pad_left(EMPTY_INDENT)
+                line.stylize(style)
+                strips.append(rows.to_strip(line, width, self.app.console))
+            self._empty = (key, strips)
+        return self._empty[1]
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         styles = self._styles()
+        if not self.keys:
+            said = self._empty_strips(width)
+            return said[y] if y < len(said) else Strip.blank(width, styles.base)
         if self.plan is None:
             return Strip.blank(width, styles.base)
         if y < HEADER_LINES:
