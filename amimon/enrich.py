@@ -39,6 +39,7 @@ class AfterPoll:
         self.store = store
         self._opener = opener
         self._asked: set[tuple[Target, str]] = set()  # (target, bucket) priors looked up
+        self._wanted_of: tuple[MonitorState | None, dict[Target, list[str]]] = (None, {})
 
     def __call__(
         self,
@@ -58,7 +59,7 @@ class AfterPoll:
         events: tuple[Event, ...] = ()
         state = after
         if self.images is not None:
-            wanted = images_wanted(state)
+            wanted = self._wanted(state)
             if wanted:
                 lookup = self.images.describe_images(wanted)
                 state, events = add_images(state, lookup, now)
@@ -71,7 +72,13 @@ class AfterPoll:
 
     def will_look_up(self, state: MonitorState) -> bool:
         """Whether following ``state`` asks AWS about AMIs (it then takes a while)."""
-        return self.images is not None and bool(images_wanted(state))
+        return self.images is not None and bool(self._wanted(state))
+
+    def _wanted(self, state: MonitorState) -> dict[Target, list[str]]:
+        """``images_wanted``, once per state (the worker asks twice: a walk over every task)."""
+        if self._wanted_of[0] is not state:
+            self._wanted_of = (state, images_wanted(state))
+        return self._wanted_of[1]
 
     def close(self) -> None:
         """Write what is queued to the history and close it."""

@@ -42,7 +42,7 @@ from amimon.tui.widgets.banner import Banner
 from amimon.tui.widgets.detail import Detail
 from amimon.tui.widgets.event_log import EventLog, loaded_words
 from amimon.tui.widgets.filter_bar import FilterBar
-from amimon.tui.widgets.header import Header
+from amimon.tui.widgets.header import Header, tallied
 from amimon.tui.widgets.task_table import TaskTable
 from amimon.view import Sort, SortColumn, TaskFilter
 
@@ -107,6 +107,8 @@ class AmimonApp(App[int]):
             view=lambda: (self.task_filter, self.sort_order),
             timers=timers,
             after=after_poll,
+            # The header's counts and gauges: a walk over every task, done in the worker.
+            warm=lambda state: tallied(state, self.targets, self.quota_gib),
             **extra,
         )
         self.palette = alerts.palette(self)

@@ -16,7 +16,6 @@ from typing import Any, Protocol
 from textual.app import App
 from textual.message import Message
 
-from amimon import derive
 from amimon.model import ErrorKind, PollFailure, PollPlan, Snapshot, Target
 from amimon.reducer import Event, MonitorState, PollFailed, TargetFailure, reduce
 from amimon.schedule import next_delay, planner
@@ -126,8 +125,10 @@ class Poller:
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
         after: AfterPoll | None = None,
+        warm: Callable[[MonitorState], object] = lambda state: None,
     ) -> None:
         self.app = app
+        self._warm = warm
         self.source = source
         self.after = after
         self.interval = interval
@@ -196,7 +197,7 @@ class Poller:
     def _order(self, state: MonitorState, base: MonitorState) -> Order:
         """The rows as the UI filters and sorts them now (it checks they still fit)."""
         task_filter, sort = self._view()
-        derive.retried_in(state)  # here in the worker, not on the event loop
+        self._warm(state)  # what the screen works out once per state: here, not in the UI
         return order(state, task_filter, sort, since=base)
 
     def finished(self, throttled_polls: int) -> None:

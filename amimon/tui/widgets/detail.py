@@ -174,6 +174,10 @@ class Detail(ScrollView, can_focus=True):
         self._shown: tuple[str, object] | None = None
         self._showing: object = None
         self._width = 0
+        # Each paragraph's lines as drawn, for the width and style they were drawn with.
+        self._paragraphs: dict[object, list[Strip]] = {}
+        self._drawn_as: tuple[int, object] | None = None
+        self._blank = Strip([])
 
     @property
     def text_width(self) -> int:
@@ -191,17 +195,28 @@ class Detail(ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False, immediate=True)
 
     def _wrap(self) -> None:
+        """The text as lines of the panel's width. Lines are wrapped one paragraph at a
+        time and kept: when only an ETA or an elapsed time moved, only its paragraph is
+        wrapped and drawn again (the whole text took milliseconds each time)."""
         width = self._width = self.text_width
         console = self.app.console
         base = self.rich_style  # once per text: it walks every ancestor's styles
-        lines = self.text.wrap(console, width)
-        old, self._lines = (
-            self._lines,
-            [
-                Strip(line.render(console)).adjust_cell_length(width).apply_style(base)
-                for line in lines
-            ],
-        )
+        known = self._paragraphs if self._drawn_as == (width, base) else {}
+        paragraphs: dict[object, list[Strip]] = {}
+        lines: list[Strip] = []
+        for paragraph in self.text.split(allow_blank=True):
+            key = (paragraph.plain, tuple(paragraph.spans), paragraph.style)
+            strips = paragraphs.get(key) or known.get(key)
+            if strips is None:
+                strips = [
+                    Strip(line.render(console)).adjust_cell_length(width).apply_style(base)
+                    for line in paragraph.wrap(console, width)
+                ]
+            paragraphs[key] = strips
+            lines += strips
+        self._paragraphs, self._drawn_as = paragraphs, (width, base)
+        self._blank = Strip.blank(width, base)
+        old, self._lines = self._lines, lines
         size = Size(width, len(self._lines))
         if self.is_mounted and self.size and size != self.virtual_size:
             self.set_reactive(Detail.virtual_size, size)
@@ -214,12 +229,16 @@ class Detail(ScrollView, can_focus=True):
             index = top + y
             before = old[index] if index < len(old) else None
             after = self._lines[index] if index < len(self._lines) else None
+            if before is after:  # the same paragraph's line, or blank both times
+                continue
             if before is None or after is None or list(before) != list(after):
                 self.refresh(Region(0, y, self.size.width, 1))
 
     def restyle(self) -> None:
         """The theme changed: draw the text again with its colours."""
         self._shown = None
+        self._drawn_as = None
+        self._blank = Strip([])
 
     def on_resize(self) -> None:
         if self.text_width != self._width:
@@ -229,4 +248,6 @@ class Detail(ScrollView, can_focus=True):
         index = int(self.scroll_y) + y
         if 0 <= index < len(self._lines):
             return self._lines[index]
-        return Strip.blank(self.scrollable_content_region.width, self.rich_style)
+        if self._blank.cell_length != self.scrollable_content_region.width:
+            self._blank = Strip.blank(self.scrollable_content_region.width, self.rich_style)
+        return self._blank

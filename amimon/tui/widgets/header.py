@@ -78,12 +78,7 @@ def header_info(
     error_style: str = "bold red",
 ) -> HeaderInfo:
     """What the header says about ``state`` at ``now``."""
-    global _tallied
-    if _tallied[0] is not state:
-        retried = derive.retried_in(state)
-        tally = tuple(sorted(counts(state.tasks.values(), retried).items()))
-        _tallied = (state, tally, _gauges(state, targets, quota_gib))
-    _, tally, quota = _tallied
+    tally, quota = tallied(state, targets, quota_gib)
     age = render.age(state.last_success, now, step=AGE_STEP) if state.loaded else ""
     old = (
         not paused
@@ -105,6 +100,20 @@ def header_info(
         warning_style=warning_style,
         error_style=error_style,
     )
+
+
+def tallied(
+    state: MonitorState, targets: Sequence[Target], quota_gib: int
+) -> tuple[tuple[tuple[str, int], ...], tuple[Gauge, ...]]:
+    """The counts per state and the quota gauges of ``state``, worked out once per state:
+    the poll worker asks first (a walk over every task), the header then finds them."""
+    global _tallied
+    known = _tallied
+    if known[0] is not state:
+        retried = derive.retried_in(state)
+        tally = tuple(sorted(counts(state.tasks.values(), retried).items()))
+        known = _tallied = (state, tally, _gauges(state, targets, quota_gib))
+    return known[1], known[2]
 
 
 def _gauges(state: MonitorState, targets: Sequence[Target], limit: int) -> tuple[Gauge, ...]:
