@@ -42,12 +42,13 @@ def validate_ami_id(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True, order=True)
-class Target:
+class Target(NamedTuple):
     """Where tasks come from: an AWS profile and region, optionally through another endpoint.
 
     The region is resolved before any poll (flags, AWS_REGION, the profile's config), so it
-    is None only for a target whose region only botocore could work out.
+    is None only for a target whose region only botocore could work out. A named tuple,
+    not a dataclass: every task key holds one, and a poll hashes thousands of them (a
+    dataclass hashes in Python, a tuple in C).
     """
 
     profile: str | None = None
