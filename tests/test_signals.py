@@ -151,3 +151,20 @@ def test_a_terminal_that_goes_away_ends_the_monitor() -> None:
     assert status is not None
     code = os.waitstatus_to_exitcode(status)
     assert code in (129, -signal.SIGHUP), code
+
+
+def test_a_lone_esc_is_a_key_of_its_own(terminal: Terminal) -> None:
+    """The input thread sleeps until input comes (Textual's wakes ten times a second), yet
+    an Esc with nothing after it is still a key: it clears the state filter."""
+    term = terminal
+    term.wait_for(b"InProgress")
+    os.write(term.master, b"s")
+    term.wait_for(b"InProgress tasks")
+    seen = len(term.output)
+    os.write(term.master, b"\x1b")
+    deadline = time.monotonic() + 5
+    while b"all tasks" not in term.output[seen:] and time.monotonic() < deadline:
+        term.read(0.05)
+    assert b"all tasks" in term.output[seen:]
+    os.write(term.master, b"q")
+    assert term.finish() == 0

@@ -17,6 +17,7 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
@@ -128,6 +129,16 @@ class AmimonApp(App[int]):
     @property
     def paused(self) -> bool:
         return self.poller.paused
+
+    def get_driver_class(self) -> type[Driver]:
+        """On Linux and macOS, Textual's driver with an input thread that sleeps until a key
+        comes (Textual's wakes ten times a second: most of an idle monitor's CPU)."""
+        driver = super().get_driver_class()
+        if driver.__module__ == "textual.drivers.linux_driver" and driver.__name__ == "LinuxDriver":
+            from amimon.tui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver
 
     def compose(self) -> ComposeResult:
         yield Header(self.display_.header_info(self.clock()), id="header")
