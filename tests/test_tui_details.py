@@ -268,3 +268,20 @@ def test_with_no_history_file_yet_sqlite_waits_for_the_first_poll(tmp_path: Path
     after(MonitorState(), MonitorState(), T0)
     assert path.exists() and after.store is not None
     after.close()
+
+
+async def test_at_80_columns_the_status_line_drops_the_sort_before_it_cuts_the_quota() -> None:
+    """A filter at 80 columns: the status line said '… · Esc clears · quota' and cut the
+    gauge's numbers off. The sort goes first (the header marks it), the gauge stays."""
+    with SimServer(scenario(), FrozenClock(T0)) as server:
+        async with monitor(server, size=(80, 24)) as (app, pilot):
+            await poll(app, pilot)
+            await pilot.press("s")  # InProgress
+            await pilot.pause()
+            line = status_line(app)
+            assert line.startswith("InProgress tasks · 2 of 4 shown"), line
+            assert "quota " in line and line.endswith("%)"), line
+            assert "sorted by" not in line and len(line) <= 78
+            await pilot.resize_terminal(160, 45)
+            await pilot.pause()
+            assert "sorted by started ↓ · Esc clears · quota" in status_line(app)

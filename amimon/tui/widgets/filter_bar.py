@@ -112,6 +112,7 @@ class FilterBar(Vertical):
         if len(initial.states) > 1:
             self._states.append(_state_value(initial.states))
         self._status = Text()
+        self._status_of: tuple[int, int, Sort, Text | None] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filters"):
@@ -128,19 +129,35 @@ class FilterBar(Vertical):
 
     def show_status(self, shown: int, total: int, sort: Sort, quota: Text | None = None) -> None:
         """Say what is shown: the filter in words, how many of how many, the sort; then the
-        store quota in use."""
+        store quota in use. Of those after the count, the most needed that fit the width
+        are kept: the quota, then the hint that Esc clears, then the sort (the header marks
+        it)."""
+        self._status_of = (shown, total, sort, quota)
         arrow = "↓" if sort.descending else "↑"
-        words = Text(
-            f"{describe_shown(shown, total, self.task_filter)} · sorted by {sort.column} {arrow}"
-        )
-        if self.task_filter.active:
-            words.append(" · Esc clears")
-        if quota:
-            words.append(" · ")
-            words.append_text(quota)
+        parts = [
+            Text(describe_shown(shown, total, self.task_filter)),
+            Text(f"sorted by {sort.column} {arrow}"),
+            Text("Esc clears") if self.task_filter.active else None,
+            quota or None,
+        ]
+        status = self.query_one("#filter-status", Static)
+        width = status.content_region.width or self.app.size.width - 2
+
+        def line(indices: set[int]) -> Text:
+            return Text(" · ").join(part for i, part in enumerate(parts) if i in indices and part)
+
+        kept = {0}
+        for wanted in (3, 2, 1):  # the most needed first, each if it still fits
+            if parts[wanted] is not None and line(kept | {wanted}).cell_len <= width:
+                kept.add(wanted)
+        words = line(kept)
         if words != self._status:
             self._status = words
-            self.query_one("#filter-status", Static).update(words, layout=False)
+            status.update(words, layout=False)
+
+    def on_resize(self) -> None:
+        if self._status_of is not None:
+            self.show_status(*self._status_of)
 
     def _set(self, task_filter: TaskFilter) -> TaskFilter:
         if task_filter != self.task_filter:
