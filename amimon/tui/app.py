@@ -116,6 +116,7 @@ class AmimonApp(App[int]):
         self.display_ = Display(self)
         self.pending_warnings: list[str] = []  # said once the screen is up
         self._said_loaded = False  # "Loaded N store tasks", once, after the first poll
+        self._frozen = False  # the first load's objects moved out of the collector's way
         self._sized = False  # the first sizing picks which panels start open
         self._rows: Order | None = None
 
@@ -225,7 +226,16 @@ class AmimonApp(App[int]):
 
     def on_poll_page(self, message: PollPage) -> None:
         self.state = message.state
+        self._freeze_when_loaded()
         self.display_.show(message.rows)
+
+    def _freeze_when_loaded(self) -> None:
+        """The first load's tasks live long: keep them out of the collector's passes from
+        the moment they are all on screen, not after the AMI look-ups that follow (at
+        10,000 tasks each full pass over them stalled the screen for a tenth of a second)."""
+        if self.state.loaded and not self._frozen:
+            self._frozen = True
+            gc.freeze()
 
     def on_poll_done(self, message: PollDone) -> None:
         try:
@@ -233,7 +243,7 @@ class AmimonApp(App[int]):
             if self.state.loaded and not self._said_loaded:
                 self._said_loaded = True
                 self.query_one(EventLog).say(message.at, loaded_words(self.state, self.targets))
-                gc.freeze()  # the tasks loaded now live long: keep them out of GC passes
+            self._freeze_when_loaded()
             self.display_.news(message.events, message.at)
             if self.alert_runner is not None:
                 from amimon.alerts import alerts_from

@@ -152,9 +152,12 @@ class Poller:
         self._cancel()
         self.running = True
         self.started += 1
-        base = self._state()
+        # The worker takes the state out of this list: Textual's finished workers wait in
+        # reference cycles for the cyclic collector, and one holding the state it started
+        # from kept that state's replaced tasks alive until a full collection.
+        base = [self._state()]
         self.app.run_worker(
-            lambda: self._work(base, full),
+            lambda: self._work(base.pop(), full),
             name="poll",
             group="poll",
             thread=True,
