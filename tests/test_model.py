@@ -19,6 +19,7 @@ from amimon.model import (
     _parse_progress,
     _parse_time,
     _text,
+    new_task,
     normalize_state,
     parse_task,
     validate_ami_id,
@@ -175,6 +176,11 @@ def test_store_task_init_takes_the_fields_a_dataclass_init_would() -> None:
     assert hash(task) == hash(StoreTask(TARGET, "ami-1", START, "b", "k", 5, "Failed", "r"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         task.state = "Completed"  # type: ignore[misc]
+    made = new_task(TARGET, "ami-1", START, "b", "k", 5, "Failed", "r")
+    assert type(made) is StoreTask and made == task
+    assert [(k, type(v), v) for k, v in vars(made).items()] == [
+        (k, type(v), v) for k, v in vars(task).items()
+    ]
 
 
 def parse_task_as_written_first(item: dict[str, object], target: Target) -> StoreTask:
