@@ -226,23 +226,31 @@ class Scanner:
     ) -> list[StoreTask] | None:
         groups, junk = self.task_groups, self.junk
         assert groups is not None
+        # Each item's values in StoreTask's order, then its junk group (None in an item).
+        # Today's model has StoreTask's fields, and only those, in that order: then an
+        # item's groups are just that. (Comprehensions: a loop here costs 10% more.)
+        matches = self.items.finditer(block)
+        if groups == tuple(range(1, junk)):
+            rows = [match.groups() for match in matches]
+        else:
+            rows = [(*match.group(*groups), match.group(junk)) for match in matches]
+        if any(row[-1] is not None for row in rows):
+            return None
+        if fix is not None:
+            rows = [tuple(None if v is None else fix(v) for v in row) for row in rows]
         # With fromisoformat on AWS's form (aware), regex text (str) and int(), every value
         # is already of the type make_task would leave as it is.
         task = new_task if iso else make_task
-        # Today's model has StoreTask's fields, and only those, in StoreTask's order: then
-        # an item's groups are the values, and the junk group's None.
-        exact = groups == tuple(range(1, junk))
-        tasks = []
-        for match in self.items.finditer(block):
-            if match.lastindex == junk:
-                return None
-            values = match.groups() if exact else (*match.group(*groups), None)
-            if fix is not None:
-                values = tuple(None if v is None else fix(v) for v in values)
-            ami_id, start, bucket, key, progress, state, reason, _ = values
-            if start is not None:
-                start = timestamp(start)
-            if progress is not None:
-                progress = int(progress)
-            tasks.append(task(target, ami_id, start, bucket, key, progress, state, reason))
-        return tasks
+        return [
+            task(
+                target,
+                ami_id,
+                None if start is None else timestamp(start),
+                bucket,
+                key,
+                None if progress is None else int(progress),
+                state,
+                reason,
+            )
+            for ami_id, start, bucket, key, progress, state, reason, _ in rows
+        ]
