@@ -184,7 +184,7 @@ def bench_parsers(reps: int) -> dict[str, float]:
     report(
         "    amimon.aws.fastparse, botocore's default timestamp parser", ms_per_1000(samples["b0"])
     )
-    report("    ElementTree parse alone (what (b) builds on)", ms_per_1000(samples["et"]))
+    report("    ElementTree parse alone (for bodies (b) cannot scan)", ms_per_1000(samples["et"]))
     report(
         "    expat with do-nothing callbacks (floor of an expat parser)",
         ms_per_1000(samples["expat"]),
