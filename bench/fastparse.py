@@ -7,10 +7,11 @@ of ``--reps`` repetitions of ``time.process_time()``, in ms per 1,000 tasks:
     (``timestamp_parser=_parse_timestamp``), and with botocore's default timestamp parser;
 (b) amimon.aws.fastparse on the same pages (and, for the record, ElementTree's parse alone and
     expat with do-nothing callbacks: the floor of a parser built on expat callbacks);
-(c) fetching 1,000 tasks from the simulator in another process through a paginated boto3
-    client set up as amimon's (retries, timeouts, credentials), without and with install();
+(c) fetching 1,000 tasks from the simulator in another process through amimon's task source
+    (``Ec2TaskSource.fetch``: its client built by ``amimon.aws.Clients``, its paging, each
+    task made a ``StoreTask``), with the fast parser the client has and with botocore's;
 (d) the floor: the same fetch with a parser that reads nothing but the next-page token
-    (botocore doing only HTTP, signing, events, retries).
+    (botocore doing only HTTP, signing, events, retries; no tasks to make).
 
 The machine's absolute speed drifts; the ratios to (d) are what to compare between runs.
 """
@@ -39,14 +40,13 @@ from xml.parsers import expat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import boto3  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore import parsers  # noqa: E402
-from botocore.config import Config  # noqa: E402
 
-from amimon.aws.clients import isolated_botocore_session as _isolated_botocore_session  # noqa: E402
+from amimon.aws import Ec2TaskSource, StaticCredentials  # noqa: E402
 from amimon.aws.clients import parse_timestamp as _parse_timestamp  # noqa: E402
-from amimon.aws.fastparse import FastParserFactory, install  # noqa: E402
+from amimon.aws.fastparse import FastParserFactory  # noqa: E402
+from amimon.model import Target  # noqa: E402
 from amimon.sim import DEMO_CREDENTIALS  # noqa: E402
 from amimon.sim.spec import TaskSpec, TaskStatus  # noqa: E402
 from amimon.sim.tasks_api import _describe_xml  # noqa: E402
@@ -184,7 +184,7 @@ def bench_parsers(reps: int) -> dict[str, float]:
     report(
         "    amimon.aws.fastparse, botocore's default timestamp parser", ms_per_1000(samples["b0"])
     )
-    report("    ElementTree parse alone (what (b) builds on)", ms_per_1000(samples["et"]))
+    report("    ElementTree parse alone (for bodies (b) cannot scan)", ms_per_1000(samples["et"]))
     report(
         "    expat with do-nothing callbacks (floor of an expat parser)",
         ms_per_1000(samples["expat"]),
@@ -259,69 +259,66 @@ class _FloorFactory(parsers.ResponseParserFactory):
         return _TokenOnlyParser(super().create_parser(protocol_name))
 
 
-def make_client(url: str, variant: str) -> Any:
-    """An EC2 client set up as amimon.aws.Ec2TaskSource sets one up (which now installs the
-    fast parser itself: here only the "fast" variant gets it)."""
-    core = _isolated_botocore_session()
-    factory = core.get_component("response_parser_factory")
-    factory.set_parser_defaults(timestamp_parser=_parse_timestamp)
-    if variant == "fast":
-        install(core)
-    elif variant == "floor":
-        core.register_component("response_parser_factory", _FloorFactory())
-    return boto3.Session(botocore_session=core).client(
-        "ec2",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id=DEMO_CREDENTIALS[0],
-        aws_secret_access_key=DEMO_CREDENTIALS[1],
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": 2},
-            connect_timeout=3.0,
-            read_timeout=10.0,
-            user_agent_extra="amimon",
-        ),
+def make_source(url: str, variant: str) -> Ec2TaskSource:
+    """amimon's task source for the simulator, its client made as amimon makes one
+    (``amimon.aws.Clients``: trimmed model, timestamps, fast parser); for "botocore" and
+    "floor" the client's parser factory is then swapped for botocore's or the floor's."""
+    source = Ec2TaskSource(
+        [Target(None, "us-east-1", url)],
+        credentials=StaticCredentials(*DEMO_CREDENTIALS),
+        burst=1e9,  # unpaced: the bench times CPU, not AWS's token bucket
+        rate=1e9,
     )
+    _, client = source.clients.get(source.targets[0])
+    if variant != "fast":
+        factory = _FloorFactory() if variant == "floor" else parsers.ResponseParserFactory()
+        factory.set_parser_defaults(timestamp_parser=_parse_timestamp)
+        client._endpoint._response_parser_factory = factory
+    return source
 
 
-def fetch(client: Any) -> int:
-    count = 0
-    paginator = client.get_paginator("describe_store_image_tasks")
-    for page in paginator.paginate(PaginationConfig={"PageSize": PAGE}):
-        count += len(page.get("StoreImageTaskResults", ()))
-    return count
+def fetch(source: Ec2TaskSource) -> int:
+    """One poll, as the monitor makes it: every page, every task a ``StoreTask``."""
+    snapshot = source.fetch()
+    if snapshot.failures:
+        raise RuntimeError(f"fetch failed: {snapshot.failures}")
+    return len(snapshot.polls[0].tasks)
 
 
 def bench_end_to_end(reps: int, profile: bool = False) -> dict[str, float]:
-    """A whole paginated fetch of 1,000 tasks, ms of CPU per 1,000 tasks (medians): with
-    botocore's parser, with amimon's, and the floor (a parser that reads only the token)."""
+    """A whole fetch of 1,000 tasks by amimon's source, ms of CPU per 1,000 tasks (medians):
+    as amimon makes it, with botocore's parser, and the floor (a parser that reads only the
+    token)."""
     with simulator() as url:
-        clients = {v: make_client(url, v) for v in ("botocore", "fast", "floor")}
+        sources = {v: make_source(url, v) for v in ("botocore", "fast", "floor")}
         for _ in range(3):  # warm up: lazy loads, endpoint rules, connections
-            assert fetch(clients["botocore"]) == TASKS
-            assert fetch(clients["fast"]) == TASKS
-            assert fetch(clients["floor"]) == 0
-        factories = {v: type(c._endpoint._response_parser_factory) for v, c in clients.items()}
+            assert fetch(sources["botocore"]) == TASKS
+            assert fetch(sources["fast"]) == TASKS
+            assert fetch(sources["floor"]) == 0
+        factories = {
+            v: type(s.clients.get(s.targets[0])[1]._endpoint._response_parser_factory)
+            for v, s in sources.items()
+        }
         assert factories == {
             "botocore": parsers.ResponseParserFactory,
             "fast": FastParserFactory,
             "floor": _FloorFactory,
         }
-        samples: dict[str, list[float]] = {v: [] for v in clients}
+        samples: dict[str, list[float]] = {v: [] for v in sources}
         for _ in range(reps):
-            for variant, client in clients.items():
-                samples[variant] += cpu(partial(fetch, client), 1)
+            for variant, source in sources.items():
+                samples[variant] += cpu(partial(fetch, source), 1)
         floor = ms_per_1000(samples["floor"])
         print(
             f"Fetching {TASKS:,} tasks ({TASKS // PAGE} pages) from the simulator in another process:"
         )
         report(
-            "(c) boto3 client as amimon's, botocore's parser",
+            "(c) amimon's source, botocore's parser",
             ms_per_1000(samples["botocore"]),
             floor,
         )
         report(
-            "(c) boto3 client as amimon's, with amimon.aws.fastparse.install()",
+            "(c) amimon's source as it is (amimon.aws.fastparse)",
             ms_per_1000(samples["fast"]),
             floor,
         )
@@ -335,7 +332,7 @@ def bench_end_to_end(reps: int, profile: bool = False) -> dict[str, float]:
             profiler = cProfile.Profile(time.process_time)
             profiler.enable()
             for _ in range(20):
-                fetch(clients["fast"])
+                fetch(sources["fast"])
             profiler.disable()
             print(
                 "\nWhere the fast fetch's CPU goes (cProfile on CPU time, 20 fetches, by own time):"

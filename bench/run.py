@@ -172,7 +172,7 @@ def bench_fetch(mode: Mode, work: Path) -> None:
     floor = got["fetch_ms_floor"]
     floor_text = f"botocore, no-op parser {ms(floor)}"
     fast, boto = got["fetch_ms_fast"], got["fetch_ms_botocore"]
-    add(Row("fetch+parse CPU per 1,000 tasks (5 pages, boto3 client as amimon's)", ms(fast),
+    add(Row("fetch+parse CPU per 1,000 tasks (5 pages into StoreTasks, amimon's source)", ms(fast),
             floor_text, times(fast / floor), "≤ 25 ms", fast <= 25))  # fmt: skip
     add(Row("… the same with botocore's own parser (for reference)", ms(boto), floor_text,
             times(boto / floor)))  # fmt: skip

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from amimon.model import (
+    StoreTask,
     Target,
+    TaskKey,
     TaskState,
+    _parse_progress,
+    _parse_time,
+    _text,
+    new_task,
     normalize_state,
     parse_task,
     validate_ami_id,
@@ -149,6 +157,97 @@ def test_every_string_field_is_kept_exactly() -> None:
         TARGET,
     )
     assert {task.ami_id, task.bucket, task.object_key, task.state, task.failure_reason} == {evil}
+
+
+def test_store_task_init_takes_the_fields_a_dataclass_init_would() -> None:
+    # StoreTask writes its own __init__ (speed): it must take every init field, in order,
+    # with its default, and set every field, the key last.
+    fields = [f for f in dataclasses.fields(StoreTask) if f.init]
+    params = list(inspect.signature(StoreTask.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in params] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default)
+        for f in fields
+    ]
+    task = StoreTask(TARGET, "ami-1", START, "b", "k", 5, "Failed", "r")
+    assert list(vars(task)) == [f.name for f in dataclasses.fields(StoreTask)]
+    assert type(task.key) is TaskKey and task.key == (TARGET, "ami-1", START)
+    assert dataclasses.replace(task, ami_id="ami-2").key == (TARGET, "ami-2", START)
+    assert task == StoreTask(TARGET, "ami-1", START, "b", "k", 5, "Failed", "r")
+    assert hash(task) == hash(StoreTask(TARGET, "ami-1", START, "b", "k", 5, "Failed", "r"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        task.state = "Completed"  # type: ignore[misc]
+    made = new_task(TARGET, "ami-1", START, "b", "k", 5, "Failed", "r")
+    assert type(made) is StoreTask and made == task
+    assert [(k, type(v), v) for k, v in vars(made).items()] == [
+        (k, type(v), v) for k, v in vars(task).items()
+    ]
+
+
+def parse_task_as_written_first(item: dict[str, object], target: Target) -> StoreTask:
+    """parse_task before its fast path: every value through its helper."""
+    key = item.get("S3objectKey")
+    if key is None:
+        key = item.get("S3ObjectKey")
+    return StoreTask(
+        target=target,
+        ami_id=_text(item.get("AmiId")),
+        start_time=_parse_time(item.get("TaskStartTime")),
+        bucket=_text(item.get("Bucket")),
+        object_key=_text(key),
+        progress=_parse_progress(item.get("ProgressPercentage")),
+        state=_text(item.get("StoreTaskState")),
+        failure_reason=_text(item.get("StoreTaskFailureReason")),
+    )
+
+
+class Text(str):
+    pass
+
+
+class Number(int):
+    pass
+
+
+_values = st.one_of(
+    st.none(),
+    st.text(max_size=5),
+    st.text(max_size=5).map(Text),
+    st.integers(-5, 200),
+    st.integers(-5, 200).map(Number),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))])),
+    st.datetimes(),  # naive
+    st.sampled_from(["2026-11-27T12:00:00.000Z", "42", " 7 ", ""]),
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "AmiId",
+                "TaskStartTime",
+                "Bucket",
+                "S3objectKey",
+                "S3ObjectKey",
+                "ProgressPercentage",
+                "StoreTaskState",
+                "StoreTaskFailureReason",
+                "Unknown",
+            ]
+        ),
+        _values,
+    )
+)
+def test_parse_task_gives_what_its_helpers_give_for_any_values(item: dict[str, object]) -> None:
+    ours, theirs = parse_task(item, TARGET), parse_task_as_written_first(item, TARGET)
+    assert ours == theirs
+    assert [(k, type(v), v) for k, v in vars(ours).items()] == [
+        (k, type(v), v) for k, v in vars(theirs).items()
+    ]
+    if isinstance(ours.start_time, datetime):
+        assert ours.start_time.utcoffset() == theirs.start_time.utcoffset()  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

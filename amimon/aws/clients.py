@@ -71,7 +71,8 @@ class Clients:
     """One botocore Session per profile and one EC2 client per target, created on first use.
 
     Thread-safe. botocore's own retries are off: amimon retries each page itself, so every
-    request is seen, paced and counted.
+    request is seen, paced and counted. A client made here delivers its target's
+    DescribeStoreImageTasks results as StoreTasks where it can (``fastparse.deliver_tasks``).
     """
 
     def __init__(
@@ -144,6 +145,9 @@ class Clients:
             except Exception as exc:
                 raise classify(exc, target) from exc
             resolved = Target(target.profile, region, target.endpoint_url)
+            from amimon.aws.fastparse import deliver_tasks
+
+            deliver_tasks(client, resolved)
             self._clients[target] = (resolved, client)
             return resolved, client
 

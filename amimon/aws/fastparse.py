@@ -3,7 +3,8 @@
 # botocore's EC2QueryParser walks the tree in Python with a regex per element and a
 # getattr per value: 20-35 ms of CPU per 1,000 tasks, most of a poll's cost. This parser
 # reads the same XML with the same ElementTree parser botocore uses and turns it into the
-# same dict, several times faster. It claims only a 2xx response whose output shape is
+# same dict, several times faster; a body written as AWS and the simulator write it is
+# read without building a tree at all (``Scanner``). It claims only a 2xx response whose output shape is
 # DescribeStoreImageTasksResult and whose body it can read exactly as botocore would;
 # anything else (errors, other operations, other protocols, malformed XML, a field botocore
 # would turn into something odd) is handed to botocore's own parser, unchanged.
@@ -20,30 +21,41 @@ from xml.etree.ElementTree import Element, TreeBuilder, XMLParser
 from botocore import parsers
 from botocore.utils import lowercase_dict
 
+from amimon.aws.scan import (
+    BOOLEAN,
+    FLOAT,
+    INTEGER,
+    STRING,
+    TASKS,
+    TIMESTAMP,
+    Field,
+    ListOf,
+    Scanner,
+    convert,
+)
+from amimon.model import Target
+
 if TYPE_CHECKING:
     from botocore.model import Shape
 
-__all__ = ["FastParserFactory", "FastStoreTasksParser", "install"]
+__all__ = ["TASKS", "FastParserFactory", "FastStoreTasksParser", "deliver_tasks", "install"]
 
 log = logging.getLogger(__name__)
 
 OUTPUT_SHAPE: Final = "DescribeStoreImageTasksResult"
 
-# How a scalar member's text becomes a value: botocore's BaseXMLResponseParser handlers.
-_STRING: Final = 0
-_INTEGER: Final = 1
-_TIMESTAMP: Final = 2
-_BOOLEAN: Final = 3
-_FLOAT: Final = 4
+# Where ``deliver_tasks`` puts a client's target in the response, for the parser.
+_TARGET: Final = "amimon.target"
+
 _KINDS: Final = {
-    "string": _STRING,
-    "character": _STRING,
-    "integer": _INTEGER,
-    "long": _INTEGER,
-    "timestamp": _TIMESTAMP,
-    "boolean": _BOOLEAN,
-    "float": _FLOAT,
-    "double": _FLOAT,
+    "string": STRING,
+    "character": STRING,
+    "integer": INTEGER,
+    "long": INTEGER,
+    "timestamp": TIMESTAMP,
+    "boolean": BOOLEAN,
+    "float": FLOAT,
+    "double": FLOAT,
 }
 
 
@@ -98,18 +110,6 @@ class _Decline(Exception):
     builds, or it raises)."""
 
 
-class _Field(NamedTuple):
-    key: str  # the member name: the key in the parsed dict
-    name: str  # the XML element's local name
-    kind: int
-
-
-class _List(NamedTuple):
-    key: str
-    name: str
-    fields: tuple[_Field, ...]  # of each item, in the shape's member order
-
-
 class _ItemTags(NamedTuple):
     """One list's item fields by qualified tag ("{ns}name"), with their member positions."""
 
@@ -120,10 +120,11 @@ class _ItemTags(NamedTuple):
 class _Plan:
     """How to read one output shape, compiled once from botocore's model."""
 
-    def __init__(self, members: tuple[_Field | _List, ...]) -> None:
+    def __init__(self, members: tuple[Field | ListOf, ...]) -> None:
         self.members = members
         self.top_names = {m.name: m for m in members}
         self._tags: dict[str, dict[str, _ItemTags]] = {}
+        self.scanner = Scanner.compile(members)
 
     def item_tags(self, namespace: str) -> dict[str, _ItemTags]:
         """Each list's ``_ItemTags`` for elements in ``namespace`` ("{uri}" or "")."""
@@ -131,11 +132,11 @@ class _Plan:
         if found is None:
             found = {}
             for member in self.members:
-                if isinstance(member, _List):
+                if isinstance(member, ListOf):
                     tags = _ItemTags({}, {})
                     for position, field in enumerate(member.fields):
                         tag = namespace + field.name
-                        if field.kind == _STRING:
+                        if field.kind == STRING:
                             tags.strings[tag] = (field.key, position)
                         else:
                             tags.others[tag] = (field.key, field.kind, position)
@@ -145,11 +146,11 @@ class _Plan:
         return found
 
 
-def _scalar(name: str, shape: Shape) -> _Field | None:
+def _scalar(name: str, shape: Shape) -> Field | None:
     kind = _KINDS.get(shape.type_name)
     if kind is None or set(shape.serialization) - {"name"}:
         return None
-    return _Field(name, shape.serialization.get("name", name), kind)
+    return Field(name, shape.serialization.get("name", name), kind)
 
 
 def _compile(shape: Shape) -> _Plan | None:
@@ -159,7 +160,7 @@ def _compile(shape: Shape) -> _Plan | None:
         return None
     if set(shape.serialization) or shape.metadata.get("exception") or shape.metadata.get("union"):
         return None
-    members: list[_Field | _List] = []
+    members: list[Field | ListOf] = []
     for name, member in shape.members.items():  # type: ignore[attr-defined]
         if member.type_name == "list":
             item = member.member
@@ -173,7 +174,7 @@ def _compile(shape: Shape) -> _Plan | None:
                 if field is None:
                     return None
                 fields.append(field)
-            members.append(_List(name, member.serialization.get("name", name), tuple(fields)))
+            members.append(ListOf(name, member.serialization.get("name", name), tuple(fields)))
         else:
             scalar = _scalar(name, member)
             if scalar is None:
@@ -191,18 +192,6 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def _convert(kind: int, text: str, timestamp: Callable[[str], Any]) -> Any:
-    if kind == _STRING:
-        return text
-    if kind == _INTEGER:
-        return int(text)
-    if kind == _TIMESTAMP:
-        return timestamp(text)
-    if kind == _BOOLEAN:
-        return text == "true"
-    return float(text)
-
-
 class FastStoreTasksParser:
     """Parses a successful DescribeStoreImageTasks response itself; every other response,
     and any it cannot read exactly as botocore would, is parsed by ``delegate``."""
@@ -212,9 +201,13 @@ class FastStoreTasksParser:
     ) -> None:
         self.delegate = delegate
         self._plans = plans
-        # The timestamp parser the delegate was made with: the session's default, if set.
+        # The timestamp parser the delegate was made with: the session's default, if set;
+        # ``_iso``: it reads AWS's form as ``datetime.fromisoformat`` does.
         timestamp = getattr(delegate, "_timestamp_parser", None)
-        self._timestamp = None if timestamp is None else timestamps.get(timestamp)
+        self._timestamp: Callable[[str], Any] | None = None
+        self._iso = False
+        if timestamp is not None:
+            self._timestamp, self._iso = timestamps.get(timestamp)
 
     def parse(self, response: Mapping[str, Any], shape: Shape | None) -> Any:
         """botocore's ``ResponseParser.parse``: the same arguments, the same result."""
@@ -233,8 +226,11 @@ class FastStoreTasksParser:
         plan = self._plans.get(shape)
         if plan is None:
             return None
+        context = response.get("context", {})
         try:
-            parsed = self._read(response["body"], plan, self._timestamp)
+            parsed = self._read(
+                response["body"], plan, self._timestamp, self._iso, context.get(_TARGET)
+            )
         except Exception as exc:
             # Malformed XML, a value botocore's handlers reject, a repeated element...
             log.debug("leaving this response to botocore: %r", exc)
@@ -246,13 +242,27 @@ class FastStoreTasksParser:
         metadata["HTTPStatusCode"] = status
         metadata["HTTPHeaders"] = lowercase_dict(response["headers"])
         parsed["ResponseMetadata"] = metadata
-        algorithm = response.get("context", {}).get("checksum", {}).get("response_algorithm")
+        algorithm = context.get("checksum", {}).get("response_algorithm")
         if algorithm:
             metadata["ChecksumAlgorithm"] = algorithm
         return parsed
 
     @staticmethod
-    def _read(body: bytes, plan: _Plan, timestamp: Callable[[str], Any]) -> dict[str, Any]:
+    def _read(
+        body: bytes,
+        plan: _Plan,
+        timestamp: Callable[[str], Any],
+        iso: bool,
+        target: Target | None,
+    ) -> dict[str, Any]:
+        scanner = plan.scanner
+        if scanner is not None and isinstance(body, bytes):
+            try:
+                scanned = scanner.read(body, timestamp, iso, target)
+            except Exception:
+                scanned = None  # a value that does not convert: the tree says what happens
+            if scanned is not None:
+                return scanned
         # The same parser botocore builds: encoding="utf-8" overrides the XML declaration.
         parser = XMLParser(target=TreeBuilder(), encoding="utf-8")
         parser.feed(body)
@@ -276,9 +286,9 @@ class FastStoreTasksParser:
             node = nodes.get(member.name)
             if node is None:
                 continue
-            if isinstance(member, _Field):
+            if isinstance(member, Field):
                 text = node.text
-                parsed[member.key] = _convert(member.kind, "" if text is None else text, timestamp)
+                parsed[member.key] = convert(member.kind, "" if text is None else text, timestamp)
             else:
                 tags = plan.item_tags(namespace)[member.key]
                 parsed[member.key] = _read_items(node, tags, member, timestamp)
@@ -291,7 +301,7 @@ class FastStoreTasksParser:
 
 
 def _read_items(
-    node: Element, tags: _ItemTags, member: _List, timestamp: Callable[[str], Any]
+    node: Element, tags: _ItemTags, member: ListOf, timestamp: Callable[[str], Any]
 ) -> list[dict[str, Any]]:
     """The items of a list: every child of ``node``, whatever its tag (as botocore reads
     them), each a dict with its fields in the shape's member order (as botocore builds it)."""
@@ -314,12 +324,12 @@ def _read_items(
                 if other is None:
                     break  # unknown, or a field in another namespace
                 key, kind, position = other
-                if kind == _INTEGER:
+                if kind == INTEGER:
                     out[key] = int(text)
-                elif kind == _TIMESTAMP:
+                elif kind == TIMESTAMP:
                     out[key] = timestamp(text)
                 else:
-                    out[key] = _convert(kind, text, timestamp)
+                    out[key] = convert(kind, text, timestamp)
             if position < previous:
                 break  # out of order
             previous = position
@@ -332,7 +342,7 @@ def _read_items(
 
 
 def _read_item(
-    item: Element, fields: tuple[_Field, ...], timestamp: Callable[[str], Any]
+    item: Element, fields: tuple[Field, ...], timestamp: Callable[[str], Any]
 ) -> dict[str, Any]:
     """One item the slow way: any namespace, unknown elements ignored, repeats declined."""
     known = {field.name for field in fields}
@@ -348,7 +358,7 @@ def _read_item(
         node = nodes.get(field.name)
         if node is not None:
             text = node.text
-            out[field.key] = _convert(field.kind, "" if text is None else text, timestamp)
+            out[field.key] = convert(field.kind, "" if text is None else text, timestamp)
     return out
 
 
@@ -370,19 +380,21 @@ class _PlanCache:
 
 
 class _TimestampCache:
-    """For each timestamp parser a session uses, the one the fast path calls instead."""
+    """For each timestamp parser a session uses, the one the fast path calls instead, and
+    whether that parser reads AWS's form as ``datetime.fromisoformat`` does."""
 
     def __init__(self) -> None:
-        self._parsers: dict[Callable[[str], Any], Callable[[str], Any]] = {}
+        self._parsers: dict[Callable[[str], Any], tuple[Callable[[str], Any], bool]] = {}
 
-    def get(self, timestamp: Callable[[str], Any]) -> Callable[[str], Any]:
-        fast = self._parsers.get(timestamp)
-        if fast is None:
-            fast = _iso_first(timestamp) if _reads_iso(timestamp) else timestamp
+    def get(self, timestamp: Callable[[str], Any]) -> tuple[Callable[[str], Any], bool]:
+        found = self._parsers.get(timestamp)
+        if found is None:
+            iso = _reads_iso(timestamp)
+            found = (_iso_first(timestamp) if iso else timestamp, iso)
             if len(self._parsers) >= 8:
                 self._parsers.clear()
-            self._parsers[timestamp] = fast
-        return fast
+            self._parsers[timestamp] = found
+        return found
 
 
 class FastParserFactory(parsers.ResponseParserFactory):
@@ -408,6 +420,20 @@ class FastParserFactory(parsers.ResponseParserFactory):
         if protocol_name == "ec2":
             return FastStoreTasksParser(parser, self._plans, self._timestamps)
         return parser
+
+
+def deliver_tasks(client: Any, target: Target) -> None:
+    """Have ``client`` (made by a session with ``install``) deliver the tasks of a
+    DescribeStoreImageTasks result as StoreTasks of ``target``, under ``TASKS`` in place of
+    ``StoreImageTaskResults``, whenever the fast parser reads the body without a tree
+    (``amimon.aws.scan``): no dict per task then, no ``parse_task``. A body it leaves to
+    ElementTree or to botocore gives botocore's result, as for any other client, so a
+    caller reads ``TASKS`` or else ``StoreImageTaskResults``: amimon's source does."""
+
+    def mark(response_dict: dict[str, Any], **kwargs: Any) -> None:
+        response_dict.setdefault("context", {})[_TARGET] = target
+
+    client.meta.events.register("before-parse.ec2.DescribeStoreImageTasks", mark)
 
 
 def install(botocore_session: Any) -> Any:

@@ -22,6 +22,7 @@ from amimon.aws.paging import (
     pages,
     request,
 )
+from amimon.aws.scan import TASKS
 from amimon.model import (
     FULL_POLL,
     ErrorKind,
@@ -75,6 +76,15 @@ class Query:
         if self.buckets:
             filters.append({"Name": "bucket", "Values": list(dict.fromkeys(self.buckets))})
         return filters
+
+
+def tasks_of(page: Mapping[str, Any], target: Target) -> list[StoreTask]:
+    """A page's tasks: as the fast parser delivered them (``fastparse.deliver_tasks``), or
+    made from botocore's items (a stubbed client, a body the fast parser left to botocore)."""
+    tasks: list[StoreTask] | None = page.get(TASKS)
+    if tasks is None:
+        return [parse_task(item, target) for item in page.get("StoreImageTaskResults", ())]
+    return tasks
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -163,8 +173,7 @@ class Ec2TaskSource:
         # AWS refuses MaxResults with ImageIds and ignores filters: chunk by 20, no page size.
         for chunk in _chunks(image_ids, MAX_IMAGE_IDS_PER_REQUEST):
             for page in self._pages(client, target, ImageIds=list(chunk)):
-                for item in page.get("StoreImageTaskResults", ()):
-                    yield parse_task(item, target)
+                yield from tasks_of(page, target)
 
     def _listing(
         self,
@@ -178,7 +187,7 @@ class Ec2TaskSource:
             params["Filters"] = filters
         tasks: list[StoreTask] = []
         for page in self._pages(client, target, **params):
-            found = [parse_task(item, target) for item in page.get("StoreImageTaskResults", ())]
+            found = tasks_of(page, target)
             tasks += found
             if on_page is not None and page.get("NextToken"):
                 on_page(Snapshot((TargetPoll(target, tuple(found), partial=True),)))
@@ -317,7 +326,8 @@ class Ec2TaskSource:
                 )
             except (AwsError, Cancelled):
                 continue
-            count += len(page.get("StoreImageTaskResults", ()))
+            tasks = page.get(TASKS)
+            count += len(page.get("StoreImageTaskResults", ()) if tasks is None else tasks)
             more |= bool(page.get("NextToken"))
         return count, more
 
