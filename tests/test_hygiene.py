@@ -40,13 +40,14 @@ def test_importing_the_aws_adapter_does_not_load_boto3() -> None:
 
 
 def test_the_demo_starts_without_the_simulator_or_botocore_loaded() -> None:
-    """Issue 12: the simulator (http.server, email, ...) and botocore load after the
-    monitor's first frame, in the poll worker; the demo only reserves its port."""
+    """Issue 12: the simulator (http.server, email, ...) loads in a child process, and
+    botocore after the monitor's first frame, in the poll worker; the monitor's own
+    process only reserves the simulator's port."""
     code = (
         "import sys; from amimon.cli import build_parser, context_from; "
-        "context_from(build_parser().parse_args(['--demo']), {}); "
+        "context = context_from(build_parser().parse_args(['--demo']), {}); "
         "heavy = ('amimon.sim', 'http.server', 'email', 'botocore', 'boto3'); "
-        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy))); context.close()"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
