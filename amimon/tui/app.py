@@ -18,7 +18,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from amimon import render
 from amimon.derive import DEFAULT_STORE_QUOTA_GB, retry_command
@@ -42,6 +42,7 @@ from amimon.tui.widgets.banner import Banner
 from amimon.tui.widgets.detail import Detail
 from amimon.tui.widgets.event_log import EventLog, loaded_words
 from amimon.tui.widgets.filter_bar import FilterBar
+from amimon.tui.widgets.footer import KeyFooter
 from amimon.tui.widgets.header import Header
 from amimon.tui.widgets.task_table import TaskTable
 from amimon.view import Sort, SortColumn, TaskFilter
@@ -136,7 +137,7 @@ class AmimonApp(App[int]):
             yield Static(id="empty")
             yield Detail(id="detail")
         yield EventLog(id="events")
-        yield Footer(show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.palette = alerts.palette(self)
