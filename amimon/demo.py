@@ -1,17 +1,19 @@
-"""The demo's endpoint: its port reserved at once, the simulator started in a child process.
+"""The demo's endpoint: its port reserved at once, the simulator run in a child process.
 
 Reserving a loopback port is a bound socket (microseconds). Importing and starting the
 simulator (``http.server``, ``email``, the scenario) is not: it runs in a process of its
-own (``amimon.sim.child``), spawned as soon as the command line is read, so it loads on
-another core while the monitor loads Textual, and never holds the monitor's GIL.
+own, ``python -m amimon.demo FD``, spawned as soon as the command line is read, so it
+loads on another core while the monitor loads Textual, and never holds the monitor's GIL.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +24,9 @@ log = logging.getLogger(__name__)
 DEMO_CREDENTIALS = ("AKIDAMIMONDEMO", "amimon-demo-secret-not-a-real-key")
 DEMO_REGION = "us-east-1"
 STOP_GRACE = 2.0  # seconds the simulator has to end on SIGTERM before it is killed
+# The simulator yields a shared core to the monitor: on a busy machine its start-up
+# waits for the monitor's first frame instead of delaying it.
+NICENESS = 15
 
 
 class DemoEndpoint:
@@ -43,7 +48,7 @@ class DemoEndpoint:
             sock.listen(64)
             self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
             self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
-                [sys.executable, "-m", "amimon.sim.child", str(sock.fileno())],
+                [sys.executable, "-m", "amimon.demo", str(sock.fileno())],
                 pass_fds=(sock.fileno(),),
                 stdin=subprocess.PIPE,  # never written: its end-of-file tells the child to go
                 stdout=subprocess.DEVNULL,
@@ -73,3 +78,33 @@ class DemoEndpoint:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _exit_with_parent() -> None:
+    """Block until the monitor's end of the stdin pipe closes, then end this process."""
+    try:
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
+    os._exit(0)
+
+
+def serve(argv: Sequence[str]) -> int:
+    """The child: serve the simulator on the listening socket whose descriptor is
+    ``argv[0]`` until the monitor goes (stdin at end-of-file) or a signal ends it."""
+    import signal
+
+    os.nice(NICENESS)  # before the simulator's imports, the bulk of its start-up
+    # Ctrl+C at a terminal reaches the whole process group: the monitor decides what it
+    # means, and this process ends when the monitor does (through the pipe).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, name="amimon-demo-parent", daemon=True).start()
+    from amimon.sim.server import SimServer
+
+    SimServer(sock=socket.socket(fileno=int(argv[0]))).serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1:]))

@@ -92,7 +92,7 @@ def simulator_of(pid: int) -> int:
             except OSError:
                 continue
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == pid and b"amimon.sim.child" in cmdline:
+            if ppid == pid and b"amimon.demo" in cmdline:
                 return int(entry.name)
         time.sleep(0.05)
     pytest.fail(f"no simulator process under the monitor {pid}")
