@@ -53,6 +53,22 @@ def test_the_demo_starts_without_the_simulator_or_botocore_loaded() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_the_monitor_starts_without_the_aws_code_loaded() -> None:
+    """Issue 12: what the first frame does not draw is not imported before it: the AWS
+    source (``amimon.aws``) is made in the poll worker, tomllib only for a config file."""
+    code = (
+        "import sys; from amimon.tui.app import AmimonApp; "
+        "heavy = ('amimon.aws', 'amimon.sim', 'botocore', 'http.server', 'tomllib'); "
+        "AmimonApp.run = lambda self: print(sorted(m for m in sys.modules if m.startswith(heavy))); "
+        "from amimon.cli import build_parser, context_from; from amimon.tui.launch import launch; "
+        "args = build_parser().parse_args(['--demo']); context = context_from(args, {}); "
+        "launch(args, context); context.close()"
+    )
+    # No config file: the fixtures point the platform config dir at an empty home.
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_the_simulator_does_not_import_the_client() -> None:
     """So a bug in amimon's AWS code cannot agree with itself in the simulator."""
     code = (
