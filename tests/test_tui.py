@@ -169,6 +169,22 @@ async def test_the_footer_is_built_once_at_start_and_again_only_when_its_keys_ch
         assert len(builds) == 2 and "p Resume" in builds[1]
 
 
+async def test_the_event_log_and_footer_arrive_after_the_first_frame_in_kept_places() -> None:
+    """Both are empty until a poll answers: they are mounted just after the first frame
+    (issue 12), into boxes laid out from the start, so nothing else moves."""
+    app, _ = make(three())
+    app.auto_poll = False
+    async with app.run_test(size=(160, 45)) as pilot:
+        box, footer_box = app.query_one("#events-box"), app.query_one("#footer-box")
+        table_region = app.query_one(TaskTable).region
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        assert log.parent is box and log.region == box.region and box.region.height == 7
+        assert app.query_one(KeyFooter).region == footer_box.region
+        assert app.query_one(TaskTable).region == table_region
+        assert "q Quit" in footer(app)
+
+
 async def test_s_cycles_the_state_filter_and_escape_clears_it() -> None:
     app, _ = make(three())
     async with app.run_test(size=(160, 45)) as pilot:

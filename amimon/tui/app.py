@@ -18,6 +18,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from amimon import render
@@ -136,8 +137,10 @@ class AmimonApp(App[int]):
             yield TaskTable(targets=self.targets, id="tasks")
             yield Static(id="empty")
             yield Detail(id="detail")
-        yield EventLog(id="events")
-        yield KeyFooter(show_command_palette=False)
+        # Empty until a poll has answered: mounted just after the first frame (less CSS,
+        # fewer widgets to style and draw before it), in boxes that keep their places.
+        yield Widget(id="events-box")
+        yield Widget(id="footer-box")
 
     def on_mount(self) -> None:
         self.palette = alerts.palette(self)
@@ -156,6 +159,10 @@ class AmimonApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
+        events = EventLog(id="events")
+        events.display = self.query_one("#events-box").display
+        self.query_one("#events-box").mount(events)
+        self.query_one("#footer-box").mount(KeyFooter(show_command_palette=False))
         # amimon's main() holds the cyclic collector off during start-up: what start-up
         # made lives as long as the app, so freeze it, then collect as usual.
         if not gc.isenabled():
@@ -193,7 +200,7 @@ class AmimonApp(App[int]):
         if not self._sized:
             self._sized = True
             self.query_one(Detail).display = width >= WIDE
-            self.query_one(EventLog).display = height >= 30
+            self._show_events(height >= 30)
 
     def watch_theme(self) -> None:
         if self.is_running and self.screen_stack:
@@ -359,8 +366,12 @@ class AmimonApp(App[int]):
         self.call_after_refresh(self.display_.show_detail, self.clock())
 
     def action_toggle_events(self) -> None:
-        events = self.query_one(EventLog)
-        events.display = not events.display
+        self._show_events(not self.query_one("#events-box").display)
+
+    def _show_events(self, on: bool) -> None:
+        self.query_one("#events-box").display = on
+        for log in self.query(EventLog):  # none before the first frame
+            log.display = on
 
     def action_copy_ami(self) -> None:
         key = self.query_one(TaskTable).cursor_key

@@ -105,6 +105,11 @@ class LazySource:
         self._closed = False
         self._lock = threading.Lock()
 
+    @property
+    def source(self) -> Ec2TaskSource:
+        """The real source (made now if it was not yet)."""
+        return self._get()
+
     def _get(self) -> Ec2TaskSource:
         with self._lock:
             if self._source is None:

@@ -19,6 +19,10 @@ class KeyFooter(Footer):
         self._pending = False
         self._shown: Shown | None = None
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.bindings_changed(self.screen)  # mounted after the screen's first signals
+
     def bindings_changed(self, screen: Screen[object]) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus:
