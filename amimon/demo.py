@@ -8,6 +8,7 @@ loads on another core while the monitor loads Textual, and never holds the monit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -24,8 +25,10 @@ log = logging.getLogger(__name__)
 DEMO_CREDENTIALS = ("AKIDAMIMONDEMO", "amimon-demo-secret-not-a-real-key")
 DEMO_REGION = "us-east-1"
 STOP_GRACE = 2.0  # seconds the simulator has to end on SIGTERM before it is killed
-# The simulator yields a shared core to the monitor: on a busy machine its start-up
-# waits for the monitor's first frame instead of delaying it.
+# The simulator's start-up yields a shared core to the monitor: on a busy machine it
+# waits for the monitor's first frame instead of delaying it. Only the start-up: a
+# process cannot undo its own niceness, so it runs in a thread niced alone (Linux nices
+# threads one by one) and requests are answered at the usual priority.
 NICENESS = 15
 
 
@@ -90,19 +93,35 @@ def _exit_with_parent() -> None:
     os._exit(0)
 
 
+def _start_simulator(fd: int, made: list[object]) -> None:
+    """Import and build the simulator, in a thread of its own that gives way to others."""
+    with contextlib.suppress(AttributeError, OSError):  # elsewhere: the usual priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    from amimon.sim.server import SimServer
+
+    made.append(SimServer(sock=socket.socket(fileno=fd)))
+
+
 def serve(argv: Sequence[str]) -> int:
     """The child: serve the simulator on the listening socket whose descriptor is
     ``argv[0]`` until the monitor goes (stdin at end-of-file) or a signal ends it."""
     import signal
 
-    os.nice(NICENESS)  # before the simulator's imports, the bulk of its start-up
     # Ctrl+C at a terminal reaches the whole process group: the monitor decides what it
     # means, and this process ends when the monitor does (through the pipe).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, name="amimon-demo-parent", daemon=True).start()
+    made: list[object] = []
+    starting = threading.Thread(target=_start_simulator, args=(int(argv[0]), made))
+    starting.start()
+    starting.join()
+    if not made:
+        return 1
     from amimon.sim.server import SimServer
 
-    SimServer(sock=socket.socket(fileno=int(argv[0]))).serve_forever()
+    server = made[0]
+    assert isinstance(server, SimServer)
+    server.serve_forever()  # from this thread: request threads inherit its priority
     return 0
 
 
