@@ -398,25 +398,22 @@ def _main(argv: Sequence[str] | None, env: Mapping[str, str] | None) -> int:
     command = getattr(args, "command", None) or "watch"
     spec = COMMANDS[command]
     module, _, name = spec.handler.partition(":")
+    handler: Handler = getattr(import_module(module), name)
     if not spec.common:
-        handler: Handler = getattr(import_module(module), name)
         gc.enable()
         return handler(args, Context(Config(), ()))
     environ = os.environ if env is None else env
     try:
-        # Before the handler's imports (Textual for the monitor): the demo's simulator
-        # starts here, in a process of its own, and loads while they do.
         context = context_from(args, environ, targets=spec.targets)
     except ConfigError as exc:
         print(f"amimon: error: {exc}", file=sys.stderr)
         return Exit.USAGE
-    try:
-        handler = getattr(import_module(module), name)
-        from amimon import logs
+    from amimon import logs
 
-        logs.configure(context.config.log_level)
-        if command != "watch":
-            gc.enable()
+    logs.configure(context.config.log_level)
+    if command != "watch":
+        gc.enable()
+    try:
         return handler(args, context)
     except KeyboardInterrupt:
         print("amimon: interrupted", file=sys.stderr)

@@ -82,7 +82,10 @@ class Context:
 
         if query is None:
             query = Query(image_ids=self.config.image_ids)
-        return Ec2TaskSource(self.targets, query, credentials=self.credentials, waiter=waiter)
+        prepare = self.demo.start if self.demo is not None else None
+        return Ec2TaskSource(
+            self.targets, query, credentials=self.credentials, waiter=waiter, prepare=prepare
+        )
 
     def close(self) -> None:
         if self.demo is not None:
@@ -139,8 +142,8 @@ def resolve_targets(config: Config, env: Mapping[str, str]) -> tuple[Target, ...
 
 
 def make_context(config: Config, env: Mapping[str, str], *, demo: bool = False) -> Context:
-    """Work out the targets; for the demo, reserve the simulator's port and start it in a
-    child process (``Context.close()`` ends it)."""
+    """Work out the targets; for the demo, reserve the simulator's port (it starts, in a
+    child process, with the first request; ``Context.close()`` ends it)."""
     if not demo:
         targets = resolve_targets(config, env)
         return Context(config=config, targets=targets, history_path=history_path(config))

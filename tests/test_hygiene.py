@@ -40,9 +40,9 @@ def test_importing_the_aws_adapter_does_not_load_boto3() -> None:
 
 
 def test_the_demo_starts_without_the_simulator_or_botocore_loaded() -> None:
-    """Issue 12: the simulator (http.server, email, ...) loads in a child process, and
-    botocore after the monitor's first frame, in the poll worker; the monitor's own
-    process only reserves the simulator's port."""
+    """Issue 12: the simulator (http.server, email, ...) loads in a child process that
+    the poll worker spawns, and botocore in that worker, both after the monitor's first
+    frame; before it the demo only reserves the simulator's port."""
     code = (
         "import sys; from amimon.cli import build_parser, context_from; "
         "context = context_from(build_parser().parse_args(['--demo']), {}); "
