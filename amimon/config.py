@@ -10,7 +10,6 @@ import math
 import os
 import re
 import shlex
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -297,6 +296,8 @@ def _line_of(text: str, key: str) -> int | None:
 
 def parse_config(text: str, path: Path) -> Config:
     """Check and convert the TOML text of a config file."""
+    import tomllib  # here: without a config file (the usual case) start-up never needs it
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

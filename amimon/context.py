@@ -142,8 +142,8 @@ def resolve_targets(config: Config, env: Mapping[str, str]) -> tuple[Target, ...
 
 
 def make_context(config: Config, env: Mapping[str, str], *, demo: bool = False) -> Context:
-    """Work out the targets; for the demo, reserve the simulator's port (it starts with
-    the first request)."""
+    """Work out the targets; for the demo, reserve the simulator's port (it starts, in a
+    child process, with the first request; ``Context.close()`` ends it)."""
     if not demo:
         targets = resolve_targets(config, env)
         return Context(config=config, targets=targets, history_path=history_path(config))

@@ -134,3 +134,28 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
     reader.stdin.close()
     assert done.returncode == 141, done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def test_the_demos_simulator_is_a_child_process_that_ends_with_the_context() -> None:
+    """The demo's simulator is a child process, spawned on first use, that answers on
+    the port reserved with the context, and is gone once the context closes."""
+    import urllib.request
+
+    from amimon.cli import build_parser, context_from
+
+    context = context_from(build_parser().parse_args(["--demo"]), {})
+    assert context.demo is not None and context.demo.process is None
+    context.demo.start()
+    context.demo.start()  # once
+    process = context.demo.process
+    assert process is not None
+    try:
+        request = urllib.request.Request(
+            context.demo.url, data=b"Action=DescribeStoreImageTasks&Version=2016-11-15"
+        )
+        with urllib.request.urlopen(request, timeout=20) as response:
+            assert b"<storeImageTaskResultSet>" in response.read()
+    finally:
+        context.close()
+    assert process.poll() is not None
+    context.close()  # closing twice is harmless

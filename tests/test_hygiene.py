@@ -40,14 +40,31 @@ def test_importing_the_aws_adapter_does_not_load_boto3() -> None:
 
 
 def test_the_demo_starts_without_the_simulator_or_botocore_loaded() -> None:
-    """Issue 12: the simulator (http.server, email, ...) and botocore load after the
-    monitor's first frame, in the poll worker; the demo only reserves its port."""
+    """Issue 12: the simulator (http.server, email, ...) loads in a child process that
+    the poll worker spawns, and botocore in that worker, both after the monitor's first
+    frame; before it the demo only reserves the simulator's port."""
     code = (
         "import sys; from amimon.cli import build_parser, context_from; "
-        "context_from(build_parser().parse_args(['--demo']), {}); "
+        "context = context_from(build_parser().parse_args(['--demo']), {}); "
         "heavy = ('amimon.sim', 'http.server', 'email', 'botocore', 'boto3'); "
-        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy))); context.close()"
     )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_monitor_starts_without_the_aws_code_loaded() -> None:
+    """Issue 12: what the first frame does not draw is not imported before it: the AWS
+    source (``amimon.aws``) is made in the poll worker, tomllib only for a config file."""
+    code = (
+        "import sys; from amimon.tui.app import AmimonApp; "
+        "heavy = ('amimon.aws', 'amimon.sim', 'botocore', 'http.server', 'tomllib'); "
+        "AmimonApp.run = lambda self: print(sorted(m for m in sys.modules if m.startswith(heavy))); "
+        "from amimon.cli import build_parser, context_from; from amimon.tui.launch import launch; "
+        "args = build_parser().parse_args(['--demo']); context = context_from(args, {}); "
+        "launch(args, context); context.close()"
+    )
+    # No config file: the fixtures point the platform config dir at an empty home.
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -91,7 +91,7 @@ def test_filters_from_flags_and_config_open_the_filter_bar(
 
     def fake_run(self: AmimonApp) -> None:
         seen["filter"] = self.task_filter
-        seen["query"] = self.poller.source.query  # type: ignore[attr-defined]
+        seen["query"] = self.poller.source.source.query  # type: ignore[attr-defined]
 
     monkeypatch.setattr(AmimonApp, "run", fake_run)
     config = Config(regions=("us-east-1",), buckets=("archive",), states=("Failed", "InProgress"))

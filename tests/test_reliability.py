@@ -418,6 +418,7 @@ async def test_the_event_log_is_capped() -> None:
     app = AmimonApp(FakeSource(snap()), [EAST], clock=lambda: T0, bell=False)
     app.auto_poll = False
     async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()  # the log is mounted after the first frame
         log = app.query_one(EventLog)
         for n in range(1200):
             log.write(f"line {n}")

@@ -1,5 +1,6 @@
 """Quitting the real monitor in a terminal: q, Ctrl+C, SIGTERM and SIGHUP each restore the
-terminal (alternate screen left, mouse tracking off, cursor shown) and exit with their code."""
+terminal (alternate screen left, mouse tracking off, cursor shown), exit with their code,
+and leave no demo simulator behind."""
 
 from __future__ import annotations
 
@@ -78,6 +79,40 @@ class Terminal:
         return self.process.returncode
 
 
+def simulator_of(pid: int) -> int:
+    """The pid of the demo's simulator, a child process of the monitor ``pid``."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == pid and b"amimon.demo" in cmdline:
+                return int(entry.name)
+        time.sleep(0.05)
+    pytest.fail(f"no simulator process under the monitor {pid}")
+
+
+def assert_gone(pid: int, seconds: float = 10) -> None:
+    """``pid`` has ended (a zombie nobody reaped yet counts as ended)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"the demo's simulator (pid {pid}) outlived the monitor")
+
+
 @pytest.fixture
 def terminal() -> Iterator[Terminal]:
     """A monitor in a pty, killed if a test ends without it exiting (a failed test must
@@ -101,6 +136,7 @@ def test_quitting_restores_the_terminal_and_exits_with_its_code(
     term = terminal
     term.wait_for(b"DEMO")
     term.wait_for(b"InProgress")  # the first poll has answered: the app is fully up
+    simulator = simulator_of(term.process.pid)
     if how == "q":
         os.write(term.master, b"q")
     elif how == "ctrl+c":
@@ -111,6 +147,17 @@ def test_quitting_restores_the_terminal_and_exits_with_its_code(
     tail = term.output[-200:]
     assert LEAVE_ALT_SCREEN in tail and SHOW_CURSOR in tail and MOUSE_OFF in tail, tail
     assert b"Traceback" not in term.output
+    assert_gone(simulator)
+
+
+def test_the_demos_simulator_ends_with_a_monitor_that_was_killed(terminal: Terminal) -> None:
+    """The simulator runs in a child process; a monitor that cannot clean up (SIGKILL, a
+    crash) still takes it along: the child sees its stdin pipe close."""
+    terminal.wait_for(b"DEMO")
+    simulator = simulator_of(terminal.process.pid)
+    terminal.process.kill()
+    terminal.process.wait()
+    assert_gone(simulator)
 
 
 def test_a_terminal_that_goes_away_ends_the_monitor() -> None:
@@ -136,6 +183,7 @@ def test_a_terminal_that_goes_away_ends_the_monitor() -> None:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         pytest.fail(f"the monitor did not show its tasks: {output[-300:]!r}")
+    simulator = simulator_of(pid)
     os.close(master)  # the terminal goes away
     deadline = time.monotonic() + 15
     status = None
@@ -151,6 +199,7 @@ def test_a_terminal_that_goes_away_ends_the_monitor() -> None:
     assert status is not None
     code = os.waitstatus_to_exitcode(status)
     assert code in (129, -signal.SIGHUP), code
+    assert_gone(simulator)
 
 
 def test_a_lone_esc_is_a_key_of_its_own(terminal: Terminal) -> None:

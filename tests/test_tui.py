@@ -16,6 +16,7 @@ from amimon.tui.app import AmimonApp
 from amimon.tui.screens.help import HelpScreen
 from amimon.tui.widgets.detail import Detail
 from amimon.tui.widgets.event_log import EventLog
+from amimon.tui.widgets.footer import KeyFooter
 from amimon.tui.widgets.header import Header
 from amimon.tui.widgets.task_table import TaskTable
 from tests.factories import EAST, T0, at, failed_poll, snap, task
@@ -149,6 +150,46 @@ async def test_r_polls_now_and_p_pauses_and_says_resume() -> None:
         await settle(pilot, app, polls=3)
         assert not app.paused and source.fetches == 3
         assert "p Pause" in footer(app)
+
+
+async def test_the_footer_is_built_once_at_start_and_again_only_when_its_keys_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Focus moves and the screen resuming each say "bindings changed" at start-up; the
+    footer's keys are the same each time, so it builds them once (issue 12)."""
+    builds: list[list[str]] = []
+    rebuild = KeyFooter.recompose
+
+    async def counted(self: KeyFooter) -> None:
+        await rebuild(self)
+        builds.append(footer(self.app))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(KeyFooter, "recompose", counted)
+    app, _ = make(three())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("down", "up", "r")
+        await settle(pilot, app, polls=2)
+        assert len(builds) == 1 and "p Pause" in builds[0]
+        await pilot.press("p")
+        await pilot.pause()
+        assert len(builds) == 2 and "p Resume" in builds[1]
+
+
+async def test_the_event_log_and_footer_arrive_after_the_first_frame_in_kept_places() -> None:
+    """Both are empty until a poll answers: they are mounted just after the first frame
+    (issue 12), into boxes laid out from the start, so nothing else moves."""
+    app, _ = make(three())
+    app.auto_poll = False
+    async with app.run_test(size=(160, 45)) as pilot:
+        box, footer_box = app.query_one("#events-box"), app.query_one("#footer-box")
+        table_region = app.query_one(TaskTable).region
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        assert log.parent is box and log.region == box.region and box.region.height == 7
+        assert app.query_one(KeyFooter).region == footer_box.region
+        assert app.query_one(TaskTable).region == table_region
+        assert "q Quit" in footer(app)
 
 
 async def test_s_cycles_the_state_filter_and_escape_clears_it() -> None:

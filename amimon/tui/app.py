@@ -19,7 +19,8 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.driver import Driver
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widget import Widget
+from textual.widgets import Input
 
 from amimon import render
 from amimon.derive import DEFAULT_STORE_QUOTA_GB, retry_command
@@ -43,6 +44,7 @@ from amimon.tui.widgets.banner import Banner
 from amimon.tui.widgets.detail import Detail
 from amimon.tui.widgets.event_log import EventLog, loaded_words
 from amimon.tui.widgets.filter_bar import FilterBar
+from amimon.tui.widgets.footer import KeyFooter
 from amimon.tui.widgets.header import Header, tallied
 from amimon.tui.widgets.task_table import TaskTable
 from amimon.view import Sort, SortColumn, TaskFilter
@@ -148,8 +150,10 @@ class AmimonApp(App[int]):
         with Horizontal(id="main"):
             yield TaskTable(targets=self.targets, id="tasks")
             yield Detail(id="detail")
-        yield EventLog(id="events")
-        yield Footer(show_command_palette=False)
+        # Empty until a poll has answered: mounted just after the first frame (less CSS,
+        # fewer widgets to style and draw before it), in boxes that keep their places.
+        yield Widget(id="events-box")
+        yield Widget(id="footer-box")
 
     def on_mount(self) -> None:
         self.palette = alerts.palette(self)
@@ -168,6 +172,10 @@ class AmimonApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
+        events = EventLog(id="events")
+        events.display = self.query_one("#events-box").display
+        self.query_one("#events-box").mount(events)
+        self.query_one("#footer-box").mount(KeyFooter(show_command_palette=False))
         # amimon's main() holds the cyclic collector off during start-up: what start-up
         # made lives as long as the app, so freeze it, then collect as usual.
         if not gc.isenabled():
@@ -205,7 +213,7 @@ class AmimonApp(App[int]):
         if not self._sized:
             self._sized = True
             self.query_one(Detail).display = width >= WIDE
-            self.query_one(EventLog).display = height >= 30
+            self._show_events(height >= 30)
 
     def watch_theme(self) -> None:
         if self.is_running and self.screen_stack:
@@ -380,8 +388,12 @@ class AmimonApp(App[int]):
         self.call_after_refresh(self.display_.show_detail, self.clock())
 
     def action_toggle_events(self) -> None:
-        events = self.query_one(EventLog)
-        events.display = not events.display
+        self._show_events(not self.query_one("#events-box").display)
+
+    def _show_events(self, on: bool) -> None:
+        self.query_one("#events-box").display = on
+        for log in self.query(EventLog):  # none before the first frame
+            log.display = on
 
     def action_copy_ami(self) -> None:
         key = self.query_one(TaskTable).cursor_key

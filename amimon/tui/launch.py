@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any
 
 from amimon.context import Context, Exit
 from amimon.enrich import AfterPoll, ImageSource
@@ -14,7 +16,9 @@ from amimon.view import TaskFilter
 
 if TYPE_CHECKING:
     from amimon.alerts import AlertRunner
+    from amimon.aws import Ec2TaskSource
     from amimon.history import HistoryStore
+    from amimon.model import ImageLookup, Snapshot, Target
 
 DEMO_INTERVAL = 2.0
 
@@ -27,7 +31,7 @@ def launch(args: argparse.Namespace, context: Context) -> int:
     given = getattr(args, "interval", None) is not None or "interval" in config.origins
     if context.demo is not None and not given:
         interval = DEMO_INTERVAL  # the demo moves fast unless told otherwise
-    source = context.source()
+    source = LazySource(context.source)
     # Filters choose what is shown, never what is learned: the source follows every task.
     shown = TaskFilter(buckets=frozenset(config.buckets), states=frozenset(config.states))
     warnings = Warnings()
@@ -89,6 +93,46 @@ def _history(
     store = opener()
     state = seed(store, context.targets) if store.enabled else None
     return state, AfterPoll(source, store if store.enabled else None)
+
+
+class LazySource:
+    """The AWS task source, made on first use: in the poll worker, after the first frame
+    (``amimon.aws`` and its paging, retry and image modules are not needed to draw it)."""
+
+    def __init__(self, make: Callable[[], Ec2TaskSource]) -> None:
+        self._make: Callable[[], Ec2TaskSource] | None = make
+        self._source: Ec2TaskSource | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def source(self) -> Ec2TaskSource:
+        """The real source (made now if it was not yet)."""
+        return self._get()
+
+    def _get(self) -> Ec2TaskSource:
+        with self._lock:
+            if self._source is None:
+                assert self._make is not None
+                self._source, self._make = self._make(), None
+                if self._closed:  # closed while a poll was on its way: it ends at once
+                    self._source.close()
+            return self._source
+
+    def fetch(
+        self, plan: Any = None, on_page: Callable[[Snapshot], None] | None = None
+    ) -> Snapshot:
+        source = self._get()
+        return source.fetch(on_page=on_page) if plan is None else source.fetch(plan, on_page)
+
+    def describe_images(self, wanted: Mapping[Target, Collection[str]]) -> ImageLookup:
+        return self._get().describe_images(wanted)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._source is not None:
+                self._source.close()
 
 
 class Warnings:
