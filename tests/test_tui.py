@@ -507,3 +507,74 @@ async def test_a_resize_while_help_is_open_lays_out_the_monitor_for_the_new_size
         table = app.query_one(TaskTable)
         assert table.outer_size.width == 80  # the panel went under it, not beside
         assert table.plan is not None and table.plan.width_of(C.AMI) == 21
+
+
+async def test_a_b_or_slash_pasted_after_slash_is_text_and_enter_goes_back_to_the_table() -> None:
+    """``/abc-table`` pasted in one go: the b's once moved focus to the bucket field (the
+    search got "a", the bucket "c-tale"). Enter keeps the filter and the next key is a
+    command again, not more text."""
+    app, _ = make(three())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        for char in "/ab/b-x":
+            key = {"/": "slash", "-": "minus"}.get(char, char)
+            app.post_message(events.Key(key, char))  # as the driver does, all at once
+        await pilot.pause()
+        await pilot.pause()
+        assert app.query_one("#search", Input).value == "ab/b-x"
+        assert app.query_one("#bucket", Input).value == ""
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.focused, TaskTable)
+        assert app.task_filter.text == "ab/b-x"
+        await pilot.press("s")  # a command again: the state filter
+        await pilot.pause()
+        assert app.task_filter.states == frozenset({"InProgress"})
+        assert app.query_one("#search", Input).value == "ab/b-x"
+
+
+async def test_a_header_click_sorts_a_new_column_as_o_does() -> None:
+    """ETA first click: soonest first (running tasks on top), as ``o`` sorts it."""
+    app, _ = make(three())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        table = app.query_one(TaskTable)
+        assert table.plan is not None
+        eta = next(c for c in table.plan.columns if c.column is C.ETA)
+        await pilot.click(TaskTable, offset=(eta.x + 1, 0))
+        await pilot.pause()
+        assert app.sort_order.column == "eta" and not app.sort_order.descending
+        await pilot.click(TaskTable, offset=(eta.x + 1, 0))
+        await pilot.pause()
+        assert app.sort_order.descending
+
+
+async def test_panels_follow_the_size_until_toggled() -> None:
+    """Started wide then shrunk to 80x24: the panels went on taking room (six table rows
+    left). They follow the size until the user shows or hides them."""
+    app, _ = make(three())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        assert app.query_one(Detail).display and app.query_one("#events-box").display
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not app.query_one(Detail).display and not app.query_one("#events-box").display
+        await pilot.resize_terminal(160, 45)
+        await pilot.pause()
+        assert app.query_one(Detail).display and app.query_one("#events-box").display
+        await pilot.press("d")  # the user's choice stands from now on
+        await pilot.pause()
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert not app.query_one(Detail).display
+
+
+async def test_a_long_search_is_cut_in_the_status_line_and_the_count_stays() -> None:
+    app, _ = make(three())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        app.query_one("#search", Input).value = "a-very-long-search-string-" * 4
+        await pilot.pause()
+        status = str(app.query_one("#filter-status").render())
+        assert "…" in status and status.rstrip().endswith("0 of 3 shown"), status
+        assert len(status.rstrip()) <= 78

@@ -119,7 +119,7 @@ class AmimonApp(App[int]):
         self.pending_warnings: list[str] = []  # said once the screen is up
         self._said_loaded = False  # "Loaded N store tasks", once, after the first poll
         self._frozen = False  # the first load's objects moved out of the collector's way
-        self._sized = False  # the first sizing picks which panels start open
+        self._toggled: set[str] = set()  # panels the user showed or hid (d, e)
         self._rows: Order | None = None
 
     def _buckets_seen(self) -> set[str]:
@@ -210,9 +210,12 @@ class AmimonApp(App[int]):
         # The monitor's own screen, also while help is open over it (``self.screen`` is
         # then the help screen, and the monitor came back laid out for the old size).
         self.screen_stack[0].set_class(width < WIDE, "-narrow")
-        if not self._sized:
-            self._sized = True
-            self.query_one(Detail).display = width >= WIDE
+        # The panels follow the size until the user shows or hides them with d or e.
+        panel = self.query_one(Detail)
+        if "detail" not in self._toggled and panel.display != (width >= WIDE):
+            panel.display = width >= WIDE
+            self.call_after_refresh(self.display_.show_detail, self.clock())
+        if "events" not in self._toggled:
             self._show_events(height >= 30)
 
     def watch_theme(self) -> None:
@@ -299,6 +302,12 @@ class AmimonApp(App[int]):
             self.task_filter = task_filter
             self.refresh_view()
 
+    @on(Input.Submitted)
+    def _field_done(self) -> None:
+        """Enter in the bucket or search field keeps the filter and goes back to the table
+        (the next keys are commands again, not more text for the field)."""
+        self.query_one(TaskTable).focus()
+
     @on(Detail.Resized)
     def _detail_resized(self) -> None:
         self.display_.show_detail(self.clock())
@@ -312,13 +321,15 @@ class AmimonApp(App[int]):
     def _row_selected(self) -> None:
         panel = self.query_one(Detail)
         if not panel.display:
+            self._toggled.add("detail")
             panel.display = True
             self.call_after_refresh(self.display_.show_detail, self.clock())
 
     @on(TaskTable.HeaderClicked)
     def _header_clicked(self, event: TaskTable.HeaderClicked) -> None:
         same = event.column == self.sort_order.column
-        self._sort(Sort(event.column, not self.sort_order.descending if same else True))
+        first = default_descending(event.column)  # as ``o`` sorts it: running tasks first
+        self._sort(Sort(event.column, not self.sort_order.descending if same else first))
 
     def _sort(self, order: Sort) -> None:
         self.sort_order = order
@@ -380,14 +391,16 @@ class AmimonApp(App[int]):
         columns = [c for c in SortColumn if c is not SortColumn.REGION or len(self.targets) > 1]
         index = columns.index(self.sort_order.column) if self.sort_order.column in columns else -1
         column = columns[(index + 1) % len(columns)]
-        self._sort(Sort(column, column in (SortColumn.STARTED, SortColumn.PROGRESS)))
+        self._sort(Sort(column, default_descending(column)))
 
     def action_toggle_details(self) -> None:
+        self._toggled.add("detail")
         panel = self.query_one(Detail)
         panel.display = not panel.display
         self.call_after_refresh(self.display_.show_detail, self.clock())
 
     def action_toggle_events(self) -> None:
+        self._toggled.add("events")
         self._show_events(not self.query_one("#events-box").display)
 
     def _show_events(self, on: bool) -> None:
@@ -419,6 +432,12 @@ class AmimonApp(App[int]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from keys.commands(self)
+
+
+def default_descending(column: SortColumn) -> bool:
+    """How a column sorts when first chosen: newest and furthest along first, the rest
+    ascending (by ETA the soonest first, by state the running first)."""
+    return column in (SortColumn.STARTED, SortColumn.PROGRESS)
 
 
 def run(args: object, context: object) -> int:

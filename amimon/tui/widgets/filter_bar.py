@@ -134,14 +134,21 @@ class FilterBar(Vertical):
         it)."""
         self._status_of = (shown, total, sort, quota)
         arrow = "↓" if sort.descending else "↑"
+        status = self.query_one("#filter-status", Static)
+        width = status.content_region.width or self.app.size.width - 2
+        said = Text(describe_shown(shown, total, self.task_filter))
+        if said.cell_len > width and self.task_filter.active:
+            # A long search or bucket list: its words are cut, the count stays.
+            count = f" · {shown:,} of {total:,} shown"
+            said = Text(self.task_filter.describe())
+            said.truncate(max(1, width - len(count)), overflow="ellipsis")
+            said.append(count)
         parts = [
-            Text(describe_shown(shown, total, self.task_filter)),
+            said,
             Text(f"sorted by {sort.column} {arrow}"),
             Text("Esc clears") if self.task_filter.active else None,
             quota or None,
         ]
-        status = self.query_one("#filter-status", Static)
-        width = status.content_region.width or self.app.size.width - 2
 
         def line(indices: set[int]) -> Text:
             return Text(" · ").join(part for i, part in enumerate(parts) if i in indices and part)

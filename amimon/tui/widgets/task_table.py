@@ -81,17 +81,19 @@ class TaskTable(ScrollView, can_focus=True):
         """Keys that focus a field (``/``, ``b``) act here, at once: keys typed or pasted
         right after them are already queued to this table, and are handed on to the field
         in order instead of running as commands (``/pq`` used to quit the monitor)."""
+        focused = self.screen.focused
+        if focused is not None and focused is not self and event.is_printable:
+            # A field took focus after this key was queued: it is the field's, even a
+            # ``b`` or ``/`` (a pasted "/abc-table" lost both b's and split the rest).
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+            return
         focus = self.focus_keys.get(event.key)
         if focus is not None:
             event.stop()
             event.prevent_default()
             focus()
-            return
-        focused = self.screen.focused
-        if focused is not None and focused is not self and event.is_printable:
-            event.stop()
-            event.prevent_default()
-            focused.post_message(events.Key(event.key, event.character))
             return
         await super()._on_key(event)
 
