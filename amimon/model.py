@@ -138,21 +138,7 @@ class StoreTask:
         # What the generated __init__ does (every field, then the key), in one step: a frozen
         # dataclass sets each field through object.__setattr__, and at 2-3 us a task that
         # was half the CPU of turning a page into tasks. A test keeps the two alike.
-        _set_attribute(
-            self,
-            "__dict__",
-            {
-                "target": target,
-                "ami_id": ami_id,
-                "start_time": start_time,
-                "bucket": bucket,
-                "object_key": object_key,
-                "progress": progress,
-                "state": state,
-                "failure_reason": failure_reason,
-                "key": _new_tuple(TaskKey, (target, ami_id, start_time)),
-            },
-        )
+        _fill(self, target, ami_id, start_time, bucket, object_key, progress, state, failure_reason)
 
     @property
     def s3_uri(self) -> str:
@@ -274,6 +260,22 @@ def new_task(
     """``StoreTask(...)`` without the call to ``__init__`` (a quarter of the cost, once per
     task of every page): the same instance, as a test checks."""
     task: StoreTask = _new_object(StoreTask)
+    _fill(task, target, ami_id, start_time, bucket, object_key, progress, state, failure_reason)
+    return task
+
+
+def _fill(
+    task: StoreTask,
+    target: Target,
+    ami_id: str | None,
+    start_time: datetime | None,
+    bucket: str | None,
+    object_key: str | None,
+    progress: int | None,
+    state: str | None,
+    failure_reason: str | None,
+) -> None:
+    """Every field of a new ``StoreTask`` and its key, in one step."""
     _set_attribute(
         task,
         "__dict__",
@@ -289,7 +291,6 @@ def new_task(
             "key": _new_tuple(TaskKey, (target, ami_id, start_time)),
         },
     )
-    return task
 
 
 # What amimon learns over time ---------------------------------------------------------
