@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
 from rich.text import Text
 
 from amimon import render
 from amimon.aws import AwsError, Ec2TaskSource
+from amimon.commands.common import Stdout
 from amimon.context import Context, Exit
 from amimon.model import ErrorKind, Target
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, context: Context) -> int:
     """One DryRun request per target and permission (no retries); exit 0 only if
     DescribeStoreImageTasks is permitted everywhere (DescribeImages is optional)."""
     source = context.source()
-    console = Console(highlight=False, soft_wrap=True)  # one line per verdict, never wrapped
+    console = Stdout(highlight=False, soft_wrap=True)  # one line per verdict, never wrapped
     worst = Exit.OK
     try:
         for target in context.targets:

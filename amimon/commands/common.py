@@ -17,6 +17,16 @@ from amimon.reducer import MonitorState, TrackedTask
 from amimon.render import Column, RowContext
 
 
+class Stdout(Console):
+    """Rich's console on stdout, whose reader going away (``amimon list | head``) ends the
+    command as amimon says everywhere, exit 141: Rich's own exits 1, which for ``wait``
+    means a task failed."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -11,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from amimon import render
-from amimon.commands.common import stderr
+from amimon.commands.common import Stdout, stderr
 from amimon.commands.list import CSV_COLUMNS, to_json
 from amimon.commands.list import task_document as api_document
 from amimon.commands.wait import parse_since
@@ -212,9 +211,9 @@ def _print(output: str, tasks: Sequence[PastTask], path: Path) -> None:
     if output == "csv":
         sys.stdout.write(to_csv(tasks))
         return
-    console = Console(highlight=False)
+    console = Stdout(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=250)  # piped: no wrapping mid-row
+        console = Stdout(highlight=False, width=250)  # piped: no wrapping mid-row
     if not tasks:
         console.print(Text(f"No store tasks in the history ({path}) match."))
         return

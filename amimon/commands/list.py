@@ -12,12 +12,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
 from rich.text import Text
 
 from amimon import render
 from amimon.aws import Ec2TaskSource, Query
-from amimon.commands.common import Progress, exit_for, report, stderr, task_columns, task_table
+from amimon.commands.common import (
+    Progress,
+    Stdout,
+    exit_for,
+    report,
+    stderr,
+    task_columns,
+    task_table,
+)
 from amimon.context import Context, Exit
 from amimon.model import StoreTask, Target, iso_ms
 from amimon.reducer import MonitorState, add_images, reduce
@@ -196,9 +203,9 @@ def _print_table(
     source: Any,
     columns: Sequence[Column],
 ) -> None:
-    console = Console(highlight=False)
+    console = Stdout(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=250)  # piped: no wrapping mid-row
+        console = Stdout(highlight=False, width=250)  # piped: no wrapping mid-row
     if context.demo is not None:
         console.print(Text("DEMO: simulated store tasks, not your AWS account", style="bold"))
     rows = visible(state, task_filter, Sort())

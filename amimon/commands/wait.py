@@ -18,7 +18,7 @@ from amimon import render
 from amimon.alerts import AlertRunner, alerts_from
 from amimon.aws import Ec2TaskSource, Query
 from amimon.aws.paging import Waiter
-from amimon.commands.common import exit_for, report, task_table
+from amimon.commands.common import Stdout, exit_for, report, task_table
 from amimon.context import Context, Exit
 from amimon.durations import parse_duration
 from amimon.model import PollFailure, Snapshot, TaskState
@@ -121,7 +121,7 @@ class Reporter:
 
     def __init__(self, amis: Sequence[str], live: bool) -> None:
         self.amis = amis
-        self.console = Console(highlight=False)
+        self.console = Stdout(highlight=False)
         self.live = Live(console=self.console, auto_refresh=False) if live else None
         self._lines: dict[str, str] = {}
         self._failure = ""
