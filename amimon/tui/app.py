@@ -194,8 +194,8 @@ class AmimonApp(App[int]):
 
     def _signalled(self, code: int) -> None:
         self.exit(return_code=code)
-        # After a real hangup the terminal is gone: Textual's input thread then spins on
-        # the dead tty and shutting down can hang. Whatever happens, the process ends.
+        # After a real hangup the terminal is gone and shutting down can hang (writes to a
+        # dead tty, a driver other than ours). Whatever happens, the process ends.
         watchdog = threading.Timer(SIGNAL_GRACE, os._exit, args=(code,))
         watchdog.daemon = True
         watchdog.start()

@@ -33,8 +33,13 @@ class _WakingEvent(threading.Event):
 
     def set(self) -> None:
         super().set()
-        with suppress(OSError):  # closed: nothing is waiting
-            os.write(self._wake, b"\0")
+        if self._wake >= 0:
+            with suppress(OSError):
+                os.write(self._wake, b"\0")
+
+    def detach(self) -> None:
+        """The pipe is being closed: its number may soon be another file's."""
+        self._wake = -1
 
 
 class QuietLinuxDriver(LinuxDriver):
@@ -44,7 +49,7 @@ class QuietLinuxDriver(LinuxDriver):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._wake_read, self._wake_write = os.pipe()
-        self.exit_event = _WakingEvent(self._wake_write)
+        self.exit_event: _WakingEvent = _WakingEvent(self._wake_write)
 
     def run_input_thread(self) -> None:
         selector = selectors.SelectSelector()
@@ -93,6 +98,7 @@ class QuietLinuxDriver(LinuxDriver):
 
     def close(self) -> None:
         super().close()
+        self.exit_event.detach()
         for fd in (self._wake_read, self._wake_write):
             with suppress(OSError):
                 os.close(fd)
