@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from textual.widgets._footer import FooterKey
 
 from amimon.model import ErrorKind, PollFailure, Snapshot, StoreTask, TargetPoll
 from amimon.render import Column as C
-from amimon.tui.app import AmimonApp
+from amimon.tui.app import REST_AFTER, AmimonApp
 from amimon.tui.screens.help import HelpScreen
 from amimon.tui.widgets.detail import Detail
 from amimon.tui.widgets.event_log import EventLog
@@ -177,8 +178,8 @@ async def test_the_footer_is_built_once_at_start_and_again_only_when_its_keys_ch
 
 
 async def test_the_event_log_and_footer_arrive_after_the_first_frame_in_kept_places() -> None:
-    """Both are empty until a poll answers: they are mounted just after the first frame
-    (issue 12), into boxes laid out from the start, so nothing else moves."""
+    """Both are empty until a poll answers: they are mounted after the first frame (issue
+    12; at once when nothing polls), into boxes laid out from the start, so nothing moves."""
     app, _ = make(three())
     app.auto_poll = False
     async with app.run_test(size=(160, 45)) as pilot:
@@ -190,6 +191,50 @@ async def test_the_event_log_and_footer_arrive_after_the_first_frame_in_kept_pla
         assert app.query_one(KeyFooter).region == footer_box.region
         assert app.query_one(TaskTable).region == table_region
         assert "q Quit" in footer(app)
+
+
+class HeldSource(FakeSource):
+    """Answers only once released: a first poll that takes as long as a test wants."""
+
+    def __init__(self, *snapshots: Snapshot) -> None:
+        super().__init__(*snapshots)
+        self.release = threading.Event()
+
+    def fetch(self, plan: object = None, on_page: object = None) -> Snapshot:
+        self.release.wait(10)
+        return super().fetch(plan, on_page)
+
+
+async def test_the_footer_and_log_wait_for_the_first_answer_then_come_after_it() -> None:
+    """The first poll's worker has the interpreter to itself (issue 12's first data): the
+    footer and the event log come once its answer is drawn, with what was said meanwhile."""
+    source = HeldSource(three())
+    app = AmimonApp(source, [EAST], interval=60, clock=Clock(), bell=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause(0.3)
+        assert not app.query(KeyFooter) and not app.query(EventLog)
+        app.warn("a warning said before the log is on screen")
+        source.release.set()
+        await settle(pilot, app)
+        await pilot.pause()
+        assert "q Quit" in footer(app)
+        log = app.query_one(EventLog)
+        assert log.parent is app.query_one("#events-box")
+        lines = [line.text for line in log.lines]
+        assert any("a warning said before the log" in line for line in lines)
+        assert any("Loaded 3 store tasks" in line for line in lines)
+
+
+async def test_a_slow_first_poll_gets_the_footer_a_second_after_the_first_frame() -> None:
+    source = HeldSource(three())
+    app = AmimonApp(source, [EAST], interval=60, clock=Clock(), bell=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause(REST_AFTER + 0.3)
+        assert app.polling and source.fetches == 0
+        assert "q Quit" in footer(app)
+        assert app.query_one(EventLog).parent is app.query_one("#events-box")
+        source.release.set()
+        await settle(pilot, app)
 
 
 async def test_s_cycles_the_state_filter_and_escape_clears_it() -> None:

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 WIDE = 110  # columns from which the detail panel sits beside the table
 SIGNAL_GRACE = 3.0  # seconds a signalled monitor has to restore the terminal and exit
+REST_AFTER = 1.0  # seconds after the first frame the footer and log come, if no poll has
 
 
 def utc_now() -> datetime:
@@ -66,6 +67,9 @@ class AmimonApp(App[int]):
 
     CSS_PATH = "amimon.tcss"
     TITLE = "amimon"
+    # The table has the keys from the start: Textual's default ("*") would focus the bucket
+    # field first and the table then take it away, restyling both before the first frame.
+    AUTO_FOCUS = "#tasks"
     # Bindings live in one place (keys.py): the footer, help screen and palette read them.
     BINDINGS: ClassVar[list[BindingType]] = keys.BINDINGS
 
@@ -121,6 +125,9 @@ class AmimonApp(App[int]):
         self._frozen = False  # the first load's objects moved out of the collector's way
         self._toggled: set[str] = set()  # panels the user showed or hid (d, e)
         self._rows: Order | None = None
+        # Lines written before it is mounted wait in it (RichLog renders once sized).
+        self.event_log = EventLog(id="events")
+        self._rest_mounted = False
 
     def _buckets_seen(self) -> set[str]:
         return {t.task.bucket for t in self.state.tasks.values() if t.task.bucket}
@@ -172,10 +179,6 @@ class AmimonApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        events = EventLog(id="events")
-        events.display = self.query_one("#events-box").display
-        self.query_one("#events-box").mount(events)
-        self.query_one("#footer-box").mount(KeyFooter(show_command_palette=False))
         # amimon's main() holds the cyclic collector off during start-up: what start-up
         # made lives as long as the app, so freeze it, then collect as usual.
         if not gc.isenabled():
@@ -184,13 +187,34 @@ class AmimonApp(App[int]):
         for message in self.pending_warnings:
             self.warn(message)
         self.pending_warnings = []
+        if self.auto_poll:
+            # The first poll's worker imports botocore and makes its client (~300 ms of
+            # CPU): styling and drawing the footer and log meanwhile would share the
+            # interpreter with it and hold back the first data by as much.
+            self.set_timer(REST_AFTER, self._mount_rest)
+        else:
+            self._mount_rest()
+
+    def _mount_rest(self) -> None:
+        """The event log and the footer, into the boxes laid out for them from the start:
+        once the first poll's answer is on screen, or REST_AFTER after the first frame."""
+        if self._rest_mounted:
+            return
+        self._rest_mounted = True
+        self.event_log.display = self.query_one("#events-box").display
+        self.query_one("#events-box").mount(self.event_log)
+        self.query_one("#footer-box").mount(KeyFooter(show_command_palette=False))
+
+    def _first_answer_shown(self) -> None:
+        if not self._rest_mounted:
+            self.call_after_refresh(self._mount_rest)
 
     def warn(self, message: str) -> None:
         """A problem worth one toast and one log line that does not stop the monitor."""
         words = render.first_line(message, alerts.TOAST_CHARS)
         self.notify(words, title="amimon", severity="warning", timeout=8, markup=False)
         with suppress(Exception):
-            self.query_one(EventLog).say(self.clock(), render.safe(message))
+            self.event_log.say(self.clock(), render.safe(message))
 
     def _signalled(self, code: int) -> None:
         self.exit(return_code=code)
@@ -239,6 +263,7 @@ class AmimonApp(App[int]):
         self.state = message.state
         self._freeze_when_loaded()
         self.display_.show(message.rows)
+        self._first_answer_shown()
 
     def _freeze_when_loaded(self) -> None:
         """The first load's tasks live long: keep them out of the collector's passes from
@@ -253,7 +278,7 @@ class AmimonApp(App[int]):
             self.state, self._rows = message.state, message.rows
             if self.state.loaded and not self._said_loaded:
                 self._said_loaded = True
-                self.query_one(EventLog).say(message.at, loaded_words(self.state, self.targets))
+                self.event_log.say(message.at, loaded_words(self.state, self.targets))
             self._freeze_when_loaded()
             self.display_.news(message.events, message.at)
             if self.alert_runner is not None:
@@ -284,12 +309,13 @@ class AmimonApp(App[int]):
         except Exception as exc:
             self._fail_visibly(exc)
         self._rows = None
+        self._first_answer_shown()
 
     def _fail_visibly(self, error: BaseException) -> None:
         log.error("unexpected error in a poll", exc_info=error)
         self.state, events = crashed(self.state, error, self.clock())
         with suppress(Exception):
-            self.query_one(EventLog).add(events)
+            self.event_log.add(events)
 
     # messages from the parts
 
@@ -405,8 +431,7 @@ class AmimonApp(App[int]):
 
     def _show_events(self, on: bool) -> None:
         self.query_one("#events-box").display = on
-        for log in self.query(EventLog):  # none before the first frame
-            log.display = on
+        self.event_log.display = on
 
     def action_copy_ami(self) -> None:
         key = self.query_one(TaskTable).cursor_key

@@ -15,7 +15,6 @@ from amimon.tui.order import Order, order
 from amimon.tui.widgets import banner, detail, header
 from amimon.tui.widgets.banner import Banner
 from amimon.tui.widgets.detail import Detail
-from amimon.tui.widgets.event_log import EventLog
 from amimon.tui.widgets.filter_bar import FilterBar
 from amimon.tui.widgets.header import Header, HeaderInfo
 from amimon.tui.widgets.task_table import HIGHLIGHT_FOR, TaskTable
@@ -103,7 +102,7 @@ class Display:
                 self.changed_at[event.task.key] = now
         for key in [k for k, at in self.changed_at.items() if now - at >= HIGHLIGHT_FOR]:
             del self.changed_at[key]
-        self.app.query_one(EventLog).add(events)
+        self.app.event_log.add(events)
         if alerts.notify_finished(self.app, events) and self.app.ring_bell:
             self.app.bell()
 

@@ -51,6 +51,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close"),
     ]
+    AUTO_FOCUS = "*"  # the scroll, so arrows and PgUp/PgDn scroll (the app's is "#tasks")
 
     def __init__(self, keys: Sequence[tuple[str, str]]) -> None:
         super().__init__()
