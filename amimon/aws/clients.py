@@ -42,15 +42,16 @@ def parse_timestamp(value: Any) -> Any:
 
 
 def tune(session: Any) -> Any:
-    """Make clients of this botocore session cheaper: the EC2 model trimmed to the
-    operations amimon calls (``amimon.aws.trimmed``), timestamps with ``fromisoformat``,
+    """Make clients of this botocore session cheaper: a model loaded without listing every
+    service (``amimon.aws.loader``), the EC2 model trimmed to the operations amimon calls
+    (``amimon.aws.trimmed``), timestamps with ``fromisoformat``,
     and DescribeStoreImageTasks results without botocore's per-element walk
     (``amimon.aws.fastparse``; errors and other operations stay botocore's)."""
-    from amimon.aws import fastparse, trimmed
+    from amimon.aws import fastparse, loader, trimmed
 
     factory = session.get_component("response_parser_factory")
     factory.set_parser_defaults(timestamp_parser=parse_timestamp)
-    return fastparse.install(trimmed.install(session))
+    return fastparse.install(trimmed.install(loader.install(session)))
 
 
 def isolated_botocore_session() -> Any:
