@@ -11,7 +11,8 @@ from textual import events
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
-from amimon.model import ErrorKind, PollFailure, Snapshot, StoreTask, TargetPoll
+from amimon.enrich import AfterPoll
+from amimon.model import ErrorKind, ImageLookup, PollFailure, Snapshot, StoreTask, TargetPoll
 from amimon.render import Column as C
 from amimon.tui.app import REST_AFTER, AmimonApp
 from amimon.tui.screens.help import HelpScreen
@@ -235,6 +236,37 @@ async def test_a_slow_first_poll_gets_the_footer_a_second_after_the_first_frame(
         assert app.query_one(EventLog).parent is app.query_one("#events-box")
         source.release.set()
         await settle(pilot, app)
+
+
+class Looker:
+    """An image source that notes what the table showed when it was asked."""
+
+    def __init__(self, app: list[AmimonApp]) -> None:
+        self.app = app
+        self.rows_when_asked: list[int] = []
+
+    def describe_images(self, wanted: object) -> ImageLookup:
+        self.rows_when_asked.append(len(self.app[0].query_one(TaskTable).keys))
+        return ImageLookup()
+
+
+async def test_the_ami_look_ups_wait_until_the_tasks_are_drawn() -> None:
+    """The tasks first: the look-ups (and the first poll's opening of the history) would
+    share the interpreter with drawing them (issue 12's first data)."""
+    holder: list[AmimonApp] = []
+    looker = Looker(holder)
+    app = AmimonApp(
+        FakeSource(three()),
+        [EAST],
+        interval=60,
+        clock=Clock(),
+        bell=False,
+        after_poll=AfterPoll(looker, None),
+    )
+    holder.append(app)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        assert looker.rows_when_asked == [3]
 
 
 async def test_s_cycles_the_state_filter_and_escape_clears_it() -> None:

@@ -263,6 +263,8 @@ class AmimonApp(App[int]):
         self.state = message.state
         self._freeze_when_loaded()
         self.display_.show(message.rows)
+        if message.shown is not None:
+            self.call_after_refresh(message.shown.set)
         self._first_answer_shown()
 
     def _freeze_when_loaded(self) -> None:

@@ -24,6 +24,7 @@ from amimon.view import Sort, TaskFilter
 
 log = logging.getLogger(__name__)
 PAGE_EVERY = 0.1  # seconds between two pages shown while a long listing loads
+SHOWN_WAIT = 1.0  # at most this long the look-ups wait for the tasks to be drawn
 
 
 class TaskSource(Protocol):
@@ -62,9 +63,12 @@ class Timers(Protocol):
 class PollPage(Message):
     """A page of a long listing, already reduced: rows appear before the listing ends."""
 
-    def __init__(self, state: MonitorState, rows: Order) -> None:
+    def __init__(
+        self, state: MonitorState, rows: Order, shown: threading.Event | None = None
+    ) -> None:
         super().__init__()
         self.state, self.rows = state, rows
+        self.shown = shown  # set by the UI once these rows are on screen
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PollPage)
@@ -185,8 +189,12 @@ class Poller:
             if self.after is not None:
                 if self.after.will_look_up(state):
                     # The tasks first: AMI look-ups after a first load of thousands take
-                    # seconds, and the screen need not wait for names and sizes.
-                    self.app.post_message(PollPage(state, self._order(state, base)))
+                    # seconds, and the screen need not wait for names and sizes. The
+                    # look-ups (and the first poll's opening of the history) wait until
+                    # the rows are drawn, so as not to share the interpreter with that.
+                    shown = threading.Event()
+                    self.app.post_message(PollPage(state, self._order(state, base), shown))
+                    shown.wait(SHOWN_WAIT)
                 state, events = self.after(base, state, self._clock(), pages.events)
                 pages.state = state
                 pages.events += events
