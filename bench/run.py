@@ -76,7 +76,7 @@ class Mode:
     changing_window: float  # seconds of 5 s polls with 5% of the tasks moving
 
 
-FULL = Mode(15, 21, 120, 5, 60, 180, 8, 30, 600, 60)
+FULL = Mode(25, 21, 120, 5, 60, 180, 8, 30, 600, 60)
 QUICK = Mode(3, 7, 20, 2, 20, 60, 4, 6, 200, 20)
 
 

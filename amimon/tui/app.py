@@ -44,7 +44,6 @@ from amimon.tui.widgets.banner import Banner
 from amimon.tui.widgets.detail import Detail
 from amimon.tui.widgets.event_log import EventLog, loaded_words
 from amimon.tui.widgets.filter_bar import FilterBar
-from amimon.tui.widgets.footer import KeyFooter
 from amimon.tui.widgets.header import Header, tallied
 from amimon.tui.widgets.task_table import TaskTable
 from amimon.view import Sort, SortColumn, TaskFilter
@@ -203,6 +202,8 @@ class AmimonApp(App[int]):
         self._rest_mounted = True
         self.event_log.display = self.query_one("#events-box").display
         self.query_one("#events-box").mount(self.event_log)
+        from amimon.tui.widgets.footer import KeyFooter  # its module is not needed before
+
         self.query_one("#footer-box").mount(KeyFooter(show_command_palette=False))
 
     def _first_answer_shown(self) -> None:
