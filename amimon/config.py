@@ -119,7 +119,7 @@ def check_interval(value: object) -> float:
     if not math.isfinite(value) or not MIN_INTERVAL <= value <= MAX_INTERVAL:
         raise ValueError(
             f"must be from {MIN_INTERVAL:g} seconds (DescribeStoreImageTasks is rate-limited "
-            f"per account) to {MAX_INTERVAL:g} seconds (1 hour), got {value!r}"
+            f"per account) to {MAX_INTERVAL:g} seconds (1 hour), got {value:g}"
         )
     return float(value)
 

@@ -35,7 +35,7 @@ def test_help_lists_options_and_exit_codes() -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--interval", "2"], "from 5 seconds"),
+        (["--interval", "2"], "(1 hour), got 2\n"),  # as typed: not 2.0
         (["--interval", "soon"], "not a duration"),
         (["--interval", "inf"], "got inf"),
         (["--state", "Done"], "unknown state 'Done'"),
@@ -56,7 +56,7 @@ def test_bad_config_file_exits_2_naming_file_line_and_key(tmp_path: Path) -> Non
     path.write_text("interval = 1\n")
     out = run("--config", str(path))
     assert out.returncode == 2
-    assert f"{path}:1: key 'interval'" in out.stderr
+    assert f"{path}:1: key 'interval'" in out.stderr and "got 1\n" in out.stderr
     assert "Traceback" not in out.stderr
 
 

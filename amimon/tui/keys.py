@@ -21,7 +21,7 @@ BINDINGS: list[BindingType] = [
     _key("p", "pause", "Pause", "Pause or resume polling"),
     _key("p", "resume", "Resume", "Resume polling"),
     _key("b", "focus_bucket", "Bucket", "Filter by bucket (suggests buckets seen)"),
-    _key("s", "cycle_state", "State", "Cycle the state filter: all, running, done, failed"),
+    _key("s", "cycle_state", "State", "Cycle the state filter: all, InProgress, Completed, Failed"),
     _key("slash", "focus_search", "Search", "Search AMI ids, buckets, keys and reasons"),
     _key(
         "escape",
