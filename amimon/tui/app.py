@@ -156,8 +156,9 @@ class AmimonApp(App[int]):
         with Horizontal(id="main"):
             yield TaskTable(targets=self.targets, id="tasks")
             yield Detail(id="detail")
-        # Empty until a poll has answered: mounted just after the first frame (less CSS,
-        # fewer widgets to style and draw before it), in boxes that keep their places.
+        # Empty until a poll has answered: mounted once its answer is drawn (``_mount_rest``:
+        # less to style and draw before the first frame and the first data), in boxes that
+        # keep their places.
         yield Widget(id="events-box")
         yield Widget(id="footer-box")
 
