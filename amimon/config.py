@@ -131,8 +131,24 @@ def check_region(value: str) -> str:
 
 
 def check_endpoint(value: str) -> str:
+    """An http(s) URL that botocore can use as it is: a host, a port in range, no user
+    name or password (they would be written wherever the URL is, the log file included)."""
     if not re.match(r"^https?://[^\s/]+", value):
         raise ValueError(f"{value!r} is not an http(s) URL")
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises for a port out of range or not a number)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a usable URL: {exc}") from None
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "must not hold a user name or password (user:password@): amimon would write "
+            "them to its log; EC2 endpoints take AWS credentials, not these"
+        )
+    if not parts.hostname:
+        raise ValueError(f"{value!r} has no host name")
     return value
 
 

@@ -42,6 +42,10 @@ def test_help_lists_options_and_exit_codes() -> None:
         (["--image-ids", "ami-123"], "malformed AMI id 'ami-123'"),
         (["--region", "mars"], "not a region name"),
         (["--endpoint-url", "localhost"], "not an http(s) URL"),
+        (["--endpoint-url", "http://127.0.0.1:99999"], "Port out of range"),
+        (["--endpoint-url", "http://[::1"], "Invalid IPv6 URL"),
+        (["--endpoint-url", "http://127.0.0.1:abc"], "not a usable URL"),
+        (["--endpoint-url", "http://:80"], "has no host name"),
     ],
 )
 def test_bad_flags_say_what_is_wrong_and_exit_2(args: list[str], words: str) -> None:
@@ -49,6 +53,13 @@ def test_bad_flags_say_what_is_wrong_and_exit_2(args: list[str], words: str) -> 
     assert out.returncode == 2
     assert words in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_an_endpoint_with_a_password_is_refused_without_repeating_it() -> None:
+    out = run("check", "--endpoint-url", "http://ops:s3cret-pw@127.0.0.1:9")
+    assert out.returncode == 2
+    assert "must not hold a user name or password" in out.stderr
+    assert "s3cret-pw" not in out.stderr + out.stdout
 
 
 def test_bad_config_file_exits_2_naming_file_line_and_key(tmp_path: Path) -> None:

@@ -214,6 +214,7 @@ async def test_the_footer_and_log_wait_for_the_first_answer_then_come_after_it()
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause(0.3)
         assert not app.query(KeyFooter) and not app.query(EventLog)
+        assert "events-box" not in app.export_screenshot()  # the kept places are blank
         app.warn("a warning said before the log is on screen")
         source.release.set()
         await settle(pilot, app)
@@ -236,6 +237,22 @@ async def test_a_slow_first_poll_gets_the_footer_a_second_after_the_first_frame(
         assert app.query_one(EventLog).parent is app.query_one("#events-box")
         source.release.set()
         await settle(pilot, app)
+
+
+async def test_a_poll_the_timer_starts_shows_in_the_header_as_one_r_starts() -> None:
+    source = HeldSource(three())
+    source.release.set()
+    app = AmimonApp(source, [EAST], interval=60, clock=Clock(), bell=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        assert "⟳" not in shown(app, "#header")
+        source.release.clear()
+        app.poller._due()  # what the interval's timer calls
+        await pilot.pause()
+        assert app.polling and "⟳" in shown(app, "#header")
+        source.release.set()
+        await settle(pilot, app, polls=2)
+        assert "⟳" not in shown(app, "#header")
 
 
 class Looker:

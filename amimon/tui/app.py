@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, RenderResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.screen import Screen
 from textual.widget import Widget
@@ -59,6 +60,14 @@ REST_AFTER = 1.0  # seconds after the first frame the footer and log come, if no
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class Box(Widget):
+    """A place kept for a widget mounted later: blank until then (a bare ``Widget`` draws
+    its own name)."""
+
+    def render(self) -> RenderResult:
+        return ""
 
 
 class AmimonApp(App[int]):
@@ -115,6 +124,7 @@ class AmimonApp(App[int]):
             after=after_poll,
             # The header's counts and gauges: a walk over every task, done in the worker.
             warm=lambda state: tallied(state, self.targets, self.quota_gib),
+            on_start=self._poll_started,
             **extra,
         )
         self.palette = alerts.palette(self)
@@ -159,8 +169,8 @@ class AmimonApp(App[int]):
         # Empty until a poll has answered: mounted once its answer is drawn (``_mount_rest``:
         # less to style and draw before the first frame and the first data), in boxes that
         # keep their places.
-        yield Widget(id="events-box")
-        yield Widget(id="footer-box")
+        yield Box(id="events-box")
+        yield Box(id="footer-box")
 
     def on_mount(self) -> None:
         self.palette = alerts.palette(self)
@@ -255,7 +265,11 @@ class AmimonApp(App[int]):
 
     def poll_now(self, full: bool = False) -> None:
         self.poller.poll_now(full)
-        self.display_.show_clocked(self.clock())
+
+    def _poll_started(self) -> None:
+        """The header's ⟳ and the banner's words, for every poll (the timer's too)."""
+        with suppress(NoMatches):  # a poll started before the screen is up, or as it goes
+            self.display_.show_clocked(self.clock())
 
     def refresh_view(self) -> None:
         """Show the current state everywhere."""

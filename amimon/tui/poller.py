@@ -130,9 +130,13 @@ class Poller:
         rand: Callable[[], float] = random.random,
         after: AfterPoll | None = None,
         warm: Callable[[MonitorState], object] = lambda state: None,
+        on_start: Callable[[], object] = lambda: None,
     ) -> None:
+        """``on_start`` runs (on the UI thread) as each poll starts, whoever started it: a
+        key, the timer, a resume."""
         self.app = app
         self._warm = warm
+        self._on_start = on_start
         self.source = source
         self.after = after
         self.interval = interval
@@ -168,6 +172,7 @@ class Poller:
             exclusive=True,
             exit_on_error=False,
         )
+        self._on_start()
         return True
 
     def _work(self, base: MonitorState, full: bool) -> None:
