@@ -285,3 +285,17 @@ async def test_at_80_columns_the_status_line_drops_the_sort_before_it_cuts_the_q
             await pilot.resize_terminal(160, 45)
             await pilot.pause()
             assert "sorted by started ↓ · Esc clears · quota" in status_line(app)
+
+
+def test_an_amis_description_breaks_between_words_keeping_every_word() -> None:
+    from amimon import render
+    from amimon.tui.widgets.detail import break_words
+
+    text = "PostgreSQL 14 primary with its data volume\x1b[31m and a-very-long-hyphenated-name"
+    lines = break_words(text, 20)
+    assert lines[:2] == ["PostgreSQL 14", "primary with its"]  # never "its da" / "ta"
+    assert all(len(line) <= 20 for line in lines)
+    safe = render.safe(text)  # the escape shown, not sent
+    assert "".join(lines).replace(" ", "") == safe.replace(" ", "")  # nothing lost
+    words = [line.split() for line in lines]
+    assert all(any(w in ws for ws in words) for w in safe.split() if len(w) <= 20)

@@ -43,6 +43,15 @@ def break_path(value: str, width: int) -> list[str]:
     return lines
 
 
+def break_words(value: str, width: int) -> list[str]:
+    """API text (made safe) in lines of at most ``width`` cells, broken between words; a
+    word longer than a line is cut where it must be."""
+    import textwrap
+
+    safe = render.safe(value)  # no control characters left: only spaces break lines
+    return textwrap.wrap(safe, max(1, width), break_on_hyphens=False) or [safe]
+
+
 def detail_text(
     tracked: TrackedTask | None,
     now: datetime,
@@ -144,8 +153,7 @@ def _image_fields(
     if image.architecture:
         field("Arch", render.safe(image.architecture))
     if image.description:
-        lines = break_path(render.safe(image.description), width - LABEL)
-        field("About", ("\n" + " " * LABEL).join(lines))
+        field("About", ("\n" + " " * LABEL).join(break_words(image.description, width - LABEL)))
 
 
 def next_change(tracked: TrackedTask | None, now: datetime, state: MonitorState) -> datetime | None:
