@@ -255,6 +255,18 @@ async def test_a_poll_the_timer_starts_shows_in_the_header_as_one_r_starts() -> 
         assert "⟳" not in shown(app, "#header")
 
 
+async def test_a_bucket_prefix_typed_before_the_first_answer_means_the_buckets_it_starts() -> None:
+    source = HeldSource(three())
+    app = AmimonApp(source, [EAST], interval=60, clock=Clock(), bell=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("b", *"arch", "enter")
+        assert app.task_filter.buckets == {"arch"}  # nothing seen yet: the name as typed
+        source.release.set()
+        await settle(pilot, app)
+        assert app.task_filter.buckets == {"archive"}
+        assert column(app, "AMI") == ["ami-00000001", "ami-00000002"]
+
+
 class Looker:
     """An image source that notes what the table showed when it was asked."""
 

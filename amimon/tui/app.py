@@ -277,6 +277,7 @@ class AmimonApp(App[int]):
 
     def on_poll_page(self, message: PollPage) -> None:
         self.state = message.state
+        self.query_one(FilterBar).buckets_seen_changed()
         self._freeze_when_loaded()
         self.display_.show(message.rows)
         if message.shown is not None:
@@ -294,6 +295,7 @@ class AmimonApp(App[int]):
     def on_poll_done(self, message: PollDone) -> None:
         try:
             self.state, self._rows = message.state, message.rows
+            self.query_one(FilterBar).buckets_seen_changed()
             if self.state.loaded and not self._said_loaded:
                 self._said_loaded = True
                 self.event_log.say(message.at, loaded_words(self.state, self.targets))

@@ -113,6 +113,9 @@ class FilterBar(Vertical):
             self._states.append(_state_value(initial.states))
         self._status = Text()
         self._status_of: tuple[int, int, Sort, Text | None] | None = None
+        # What was typed in the bucket field (not what a flag gave, which is exact): a
+        # prefix means the buckets it starts, also those seen after it was typed.
+        self._typed_buckets = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filters"):
@@ -175,9 +178,18 @@ class FilterBar(Vertical):
     @on(Input.Changed, "#bucket")
     def _bucket_changed(self, event: Input.Changed) -> None:
         event.stop()
+        self._typed_buckets = event.value
         f = self.task_filter
         buckets = buckets_from(event.value, self._buckets_seen())
         self._set(TaskFilter(buckets, f.states, f.text))
+
+    def buckets_seen_changed(self) -> None:
+        """A poll may have brought buckets a typed prefix starts (one typed before the
+        first answer matched nothing): resolve it again, as if typed now."""
+        if self._typed_buckets:
+            f = self.task_filter
+            buckets = buckets_from(self._typed_buckets, self._buckets_seen())
+            self._set(TaskFilter(buckets, f.states, f.text))
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
