@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 WIDE = 110  # columns from which the detail panel sits beside the table
 SIGNAL_GRACE = 3.0  # seconds a signalled monitor has to restore the terminal and exit
-REST_AFTER = 1.0  # seconds after the first frame the footer and log come, if no poll has
+REST_AFTER = 1.0  # seconds after the first frame the footer and log come if no poll answered
 
 
 def utc_now() -> datetime:
@@ -269,7 +269,7 @@ class AmimonApp(App[int]):
     def _poll_started(self) -> None:
         """The header's ⟳ and the banner's words, for every poll (the timer's too)."""
         with suppress(NoMatches):  # a poll started before the screen is up, or as it goes
-            self.display_.show_clocked(self.clock())
+            self.display_.show_polling(self.clock())
 
     def refresh_view(self) -> None:
         """Show the current state everywhere."""

@@ -79,6 +79,12 @@ class Display:
         self.show_detail(now)
         self.schedule_wake()
 
+    def show_polling(self, now: datetime) -> None:
+        """A poll has started: the header's ⟳ and the banner's words (nothing else moves)."""
+        app = self.app
+        app.query_one(Header).show(self.header_info(now))
+        app.query_one(Banner).show(app.state, now, app.poller.retry_in())
+
     def show_detail(self, now: datetime) -> None:
         app = self.app
         panel = app.query_one(Detail)
