@@ -93,7 +93,7 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
         type=_flag(check_endpoint, "endpoint-url"),
         default=default,
         metavar="URL",
-        help="EC2 endpoint, e.g. a VPC or FIPS endpoint",
+        help="EC2 endpoint, e.g. a VPC or FIPS endpoint (http(s), no user:password@)",
     )
     group.add_argument(
         "--image-ids",
