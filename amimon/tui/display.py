@@ -71,11 +71,9 @@ class Display:
 
     def show_clocked(self, now: datetime, *, table: bool = True) -> None:
         """What moves with the clock: header age, banner countdown, details, table texts."""
-        app = self.app
-        app.query_one(Header).show(self.header_info(now))
-        app.query_one(Banner).show(app.state, now, app.poller.retry_in())
+        self.show_polling(now)
         if table:
-            app.query_one(TaskTable).tick(now)
+            self.app.query_one(TaskTable).tick(now)
         self.show_detail(now)
         self.schedule_wake()
 
