@@ -6,7 +6,7 @@ import gc
 import sys
 
 # Start-up makes long-lived objects only: no cyclic collection while amimon's own modules
-# load either (main() keeps it off until the monitor's first frame, or its command runs).
+# load either (main() keeps it off until the monitor's first data, or its command runs).
 gc.disable()
 
 from amimon.cli import main  # noqa: E402

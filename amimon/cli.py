@@ -378,7 +378,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     """Run amimon; returns the exit code."""
     # Start-up allocates hundreds of thousands of long-lived objects (Textual, Rich, the
     # EC2 model): cyclic collection meanwhile is wasted work. The monitor turns it back
-    # on after its first frame (and freezes what start-up made); other commands now.
+    # on once its first poll's answer is drawn, or a second after its first frame (and
+    # freezes what start-up made); other commands before they run.
     gc.disable()
     try:
         return _main(argv, env)

@@ -69,6 +69,26 @@ def test_the_monitor_starts_without_the_aws_code_loaded() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_the_detail_panel_draws_without_the_history_package() -> None:
+    """Issue 12: the first data's detail panel needs when tasks ended (``amimon.ended``),
+    not the SQLite history package, which loaded on the UI thread on the way to the
+    first data (15 ms); it loads in the poll worker after the rows are drawn."""
+    code = (
+        "import sys; from amimon.reducer import MonitorState, reduce; "
+        "from amimon.render import DEFAULT_PALETTE; "
+        "from amimon.tui.widgets.detail import detail_text; "
+        "from tests.factories import T0, snap, task; "
+        "state, _ = reduce(MonitorState(), snap(task('ami-00000001', 40, 'InProgress')), T0); "
+        "text = detail_text(next(iter(state.tasks.values())), T0, DEFAULT_PALETTE, state, 40); "
+        "print('ami-00000001' in text.plain, "
+        "sorted(m for m in sys.modules if m.startswith(('amimon.history', 'sqlite3'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "True []"
+
+
 def test_the_simulator_does_not_import_the_client() -> None:
     """So a bug in amimon's AWS code cannot agree with itself in the simulator."""
     code = (

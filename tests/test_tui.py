@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 from textual import events
+from textual.geometry import Size
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
@@ -237,6 +240,61 @@ async def test_a_slow_first_poll_gets_the_footer_a_second_after_the_first_frame(
         assert app.query_one(EventLog).parent is app.query_one("#events-box")
         source.release.set()
         await settle(pilot, app)
+
+
+@pytest.fixture
+def collector_off() -> Iterator[None]:
+    """Cyclic collection off, as main() starts the monitor; put back afterwards."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+@pytest.mark.usefixtures("collector_off")
+async def test_start_up_keeps_the_collector_off_until_the_first_answer_is_drawn() -> None:
+    """The first poll (botocore's import, its client) is part of start-up: the collector
+    comes back once its answer is on screen, with what start-up made frozen."""
+    source = HeldSource(three())
+    app = AmimonApp(source, [EAST], interval=60, clock=Clock(), bell=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause(0.3)
+        assert not gc.isenabled() and gc.get_freeze_count() > 0
+        source.release.set()
+        await settle(pilot, app)
+        await pilot.pause()
+        assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector_off")
+async def test_a_slow_first_poll_gets_the_collector_back_a_second_after_the_first_frame() -> None:
+    source = HeldSource(three())
+    app = AmimonApp(source, [EAST], interval=60, clock=Clock(), bell=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause(REST_AFTER + 0.3)
+        assert app.polling and gc.isenabled()
+        source.release.set()
+        await settle(pilot, app)
+
+
+async def test_a_resize_to_the_size_the_screen_has_lays_nothing_out_again() -> None:
+    """Textual sends the screen three Resize events of one size as it starts, each a full
+    layout and redraw (issue 12's first data); a real resize is still laid out."""
+    app, _ = make(three())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        reflows: list[object] = []
+        compositor = app.screen._compositor
+        original = compositor.reflow
+        compositor.reflow = lambda *a: reflows.append(a) or original(*a)  # type: ignore[method-assign]
+        app.screen.post_message(events.Resize(Size(160, 45), Size(160, 45)))
+        await pilot.pause()
+        assert reflows == []
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert reflows and app.query_one(TaskTable).outer_size.width < 120
 
 
 async def test_a_poll_the_timer_starts_shows_in_the_header_as_one_r_starts() -> None:

@@ -26,7 +26,7 @@ thread, for writes) as one line, and where the file cannot be used history turns
 
 from __future__ import annotations
 
-from amimon.history.ended import Ending, describe, ending, gib_rate
+from amimon.ended import Ending, describe, ending, gib_rate
 from amimon.history.files import default_path
 from amimon.history.queries import (
     FINAL_STATES,

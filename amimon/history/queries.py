@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from amimon.history.ended import Ending
+from amimon.ended import Ending
 from amimon.history.rows import from_us, to_us
 from amimon.history.store import HistoryStore
 from amimon.history.write import endpoint_text

@@ -70,6 +70,18 @@ class Box(Widget):
         return ""
 
 
+class MonitorScreen(Screen[None]):
+    """The monitor's screen. As it starts, Textual sends it three Resize events of one
+    size (the app's, the terminal's, and its own first layout's), and each one lays out
+    and redraws every widget again: about 20 ms on the way to the first data. A Resize to
+    the size the screen is already laid out at changes nothing, so Textual's handler is
+    skipped for it; a real resize still lays the screen out once."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size == self.outer_size:
+            event.prevent_default()
+
+
 class AmimonApp(App[int]):
     """The monitor. Widgets render what they are given; only the poller's worker does I/O."""
 
@@ -137,6 +149,7 @@ class AmimonApp(App[int]):
         # Lines written before it is mounted wait in it (RichLog renders once sized).
         self.event_log = EventLog(id="events")
         self._rest_mounted = False
+        self._start_up_gc = False  # the collector is off until start-up ends
 
     def _buckets_seen(self) -> set[str]:
         return {t.task.bucket for t in self.state.tasks.values() if t.task.bucket}
@@ -158,6 +171,9 @@ class AmimonApp(App[int]):
 
             return QuietLinuxDriver
         return driver
+
+    def get_default_screen(self) -> Screen[None]:
+        return MonitorScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield Header(self.display_.header_info(self.clock()), id="header")
@@ -189,11 +205,12 @@ class AmimonApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        # amimon's main() holds the cyclic collector off during start-up: what start-up
-        # made lives as long as the app, so freeze it, then collect as usual.
-        if not gc.isenabled():
+        # amimon's main() holds the cyclic collector off during start-up: what it made
+        # lives as long as the app, so it is frozen now and, with what the first poll
+        # makes (botocore and its client), again when start-up ends (``_mount_rest``).
+        self._start_up_gc = not gc.isenabled()
+        if self._start_up_gc:
             gc.freeze()
-            gc.enable()
         for message in self.pending_warnings:
             self.warn(message)
         self.pending_warnings = []
@@ -211,6 +228,13 @@ class AmimonApp(App[int]):
         if self._rest_mounted:
             return
         self._rest_mounted = True
+        if self._start_up_gc:
+            # Start-up ends here. Until now the poll worker imported botocore and made
+            # its client with the collector off (15 ms of passes on the way to the first
+            # data, which find about a hundred cyclic garbage objects among 55,000).
+            self._start_up_gc = False
+            gc.freeze()
+            gc.enable()
         self.event_log.display = self.query_one("#events-box").display
         self.query_one("#events-box").mount(self.event_log)
         from amimon.tui.widgets.footer import KeyFooter  # its module is not needed before

@@ -65,7 +65,7 @@ def detail_text(
     if tracked is None:
         return Text("No task selected.", style=palette.muted)
     # Not needed for the first frame (no task is selected before the first poll).
-    from amimon.history.ended import describe, ending, gib_rate
+    from amimon.ended import describe, ending, gib_rate
 
     task = tracked.task
     est = render.row_estimate(tracked, state.seen_at(task.target), state)
