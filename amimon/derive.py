@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from amimon.estimate import Estimate
 from amimon.model import Target, TaskKey, TaskState, TrackedTask
-from amimon.reducer import MonitorState
+from amimon.state import MonitorState
 
 # AWS's documented limit on snapshot data in in-progress store tasks per account (it was
 # 600 GB before; AWS has changed it, so it is the config key store_quota_gb).

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from amimon.durations import format_duration
-from amimon.model import TaskState
-from amimon.reducer import TrackedTask
+from amimon.model import TaskState, TrackedTask
 
 # A duration or a rate is "measured" when the window is this narrow (or a tenth of the
 # run): a task that ended while amimon was not looking has a window too wide to learn from.

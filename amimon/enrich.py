@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from amimon.model import ImageLookup, Target, TaskState
-from amimon.reducer import Event, MonitorState, TaskCompleted, add_images, images_wanted
+from amimon.state import MonitorState, images_wanted
 
 if TYPE_CHECKING:
+    from amimon.events import Event
     from amimon.history import HistoryStore, ImageInfo
 
 
@@ -50,6 +51,9 @@ class AfterPoll:
     ) -> tuple[MonitorState, tuple[Event, ...]]:
         """The state with what was looked up, and the events of the look-ups; ``happened``
         are the poll's events (a completion makes its bucket's rate worth reading again)."""
+        from amimon.events import TaskCompleted
+        from amimon.reducer import add_images
+
         if self._opener is not None:
             opened, self._opener = self._opener(), None
             self.store = opened if opened.enabled else None

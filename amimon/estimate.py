@@ -47,6 +47,8 @@ def _minutes(delta: timedelta) -> float:
 
 @dataclass(frozen=True)
 class _Rate:
+    """A task's speed in percentage points a second."""
+
     observed: float  # while moving
     effective: float  # decayed when a step is overdue
     points: int  # percentage points it rests on

@@ -21,7 +21,7 @@ from amimon.estimate import Estimate, estimate, history_estimate
 from amimon.model import ImageInfo, TaskState, TrackedTask
 
 if TYPE_CHECKING:
-    from amimon.reducer import MonitorState
+    from amimon.state import MonitorState
 
 
 @dataclass(frozen=True)

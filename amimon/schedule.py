@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable
 
 from amimon.model import FULL_POLL, PollPlan, Target, TaskState
-from amimon.reducer import MonitorState
+from amimon.state import MonitorState
 
 MAX_BACKOFF = 300.0
 

@@ -10,8 +10,8 @@ from enum import StrEnum
 from typing import Any
 
 from amimon.estimate import estimate
-from amimon.model import KNOWN_STATES, StoreTask, Target, TaskKey, TaskState
-from amimon.reducer import MonitorState, TrackedTask
+from amimon.model import KNOWN_STATES, StoreTask, Target, TaskKey, TaskState, TrackedTask
+from amimon.state import MonitorState
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ class SortColumn(StrEnum):
 
 @dataclass(frozen=True)
 class Sort:
+    """The table's order: a column and its direction."""
+
     column: SortColumn = SortColumn.STARTED
     # Newest first by default, as the API returns tasks.
     descending: bool = True

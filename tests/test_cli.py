@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,26 @@ def test_help_lists_options_and_exit_codes() -> None:
     assert out.returncode == 0
     for words in ("--profile", "--region", "--interval", "exit codes", "4    AWS access"):
         assert words in out.stdout
+
+
+def test_each_command_parses_and_helps_as_with_every_command_configured() -> None:
+    """``build_parser(argv)`` gives options only to the commands named in ``argv`` (the
+    monitor starts without the other commands' 90 options): the top-level help and each
+    named command's help and parse are what the whole parser gives."""
+    from amimon.cli import COMMANDS, build_parser
+
+    whole = build_parser()
+    assert build_parser(["--demo"]).format_help() == whole.format_help()
+    for name in COMMANDS:
+        argv = [name, "--help"]
+        assert _command_help(build_parser(argv), name) == _command_help(whole, name)
+    argv = ["--demo", "wait", "ami-0123456789abcdef0", "--timeout", "5m", "--grace", "1m"]
+    assert build_parser(argv).parse_args(argv) == whole.parse_args(argv)
+
+
+def _command_help(parser: argparse.ArgumentParser, name: str) -> str:
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return subparsers.choices[name].format_help()
 
 
 @pytest.mark.parametrize(

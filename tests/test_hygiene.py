@@ -55,10 +55,13 @@ def test_the_demo_starts_without_the_simulator_or_botocore_loaded() -> None:
 
 def test_the_monitor_starts_without_the_aws_code_loaded() -> None:
     """Issue 12: what the first frame does not draw is not imported before it: the AWS
-    source (``amimon.aws``) is made in the poll worker, tomllib only for a config file."""
+    source (``amimon.aws``) is made in the poll worker, tomllib only for a config file,
+    the reducer and its ten event classes with the first poll, the event log (and Rich's
+    pretty-printer) when it is first written to or mounted."""
     code = (
         "import sys; from amimon.tui.app import AmimonApp; "
-        "heavy = ('amimon.aws', 'amimon.sim', 'botocore', 'http.server', 'tomllib'); "
+        "heavy = ('amimon.aws', 'amimon.sim', 'botocore', 'http.server', 'tomllib', "
+        "'amimon.reducer', 'amimon.events', 'amimon.tui.widgets.event_log', 'rich.pretty'); "
         "AmimonApp.run = lambda self: print(sorted(m for m in sys.modules if m.startswith(heavy))); "
         "from amimon.cli import build_parser, context_from; from amimon.tui.launch import launch; "
         "args = build_parser().parse_args(['--demo']); context = context_from(args, {}); "

@@ -151,10 +151,11 @@ async def test_a_fetch_that_raises_is_a_failure_and_the_apps_timer_polls_again()
 async def test_a_reduce_or_a_handler_that_raises_once_does_not_stop_the_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from amimon.tui import alerts, poller
+    from amimon import reducer
+    from amimon.tui import alerts
 
     calls = {"reduce": 0, "notify": 0}
-    real_reduce, real_notify = poller.reduce, alerts.notify_finished
+    real_reduce, real_notify = reducer.reduce, alerts.notify_finished
 
     def reduce_once(*args: Any, **kwargs: Any) -> Any:
         calls["reduce"] += 1
@@ -168,7 +169,7 @@ async def test_a_reduce_or_a_handler_that_raises_once_does_not_stop_the_loop(
             raise KeyError("handler broke")
         return real_notify(*args, **kwargs)
 
-    monkeypatch.setattr(poller, "reduce", reduce_once)
+    monkeypatch.setattr(reducer, "reduce", reduce_once)
     monkeypatch.setattr(alerts, "notify_finished", notify_once)
     app = AmimonApp(FakeSource(snap(task())), [EAST], clock=lambda: at(0), bell=False, interval=0.2)
     async with app.run_test(size=(160, 45)) as pilot:

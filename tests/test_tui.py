@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from textual import events
@@ -288,7 +289,12 @@ async def test_a_resize_to_the_size_the_screen_has_lays_nothing_out_again() -> N
         reflows: list[object] = []
         compositor = app.screen._compositor
         original = compositor.reflow
-        compositor.reflow = lambda *a: reflows.append(a) or original(*a)  # type: ignore[method-assign]
+
+        def reflow(*args: Any) -> Any:
+            reflows.append(args)
+            return original(*args)
+
+        compositor.reflow = reflow  # type: ignore[method-assign]
         app.screen.post_message(events.Resize(Size(160, 45), Size(160, 45)))
         await pilot.pause()
         assert reflows == []

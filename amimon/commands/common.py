@@ -12,9 +12,9 @@ from rich.text import Text
 
 from amimon import render
 from amimon.context import Context, Exit
-from amimon.model import ErrorKind, PollFailure, Snapshot
-from amimon.reducer import MonitorState, TrackedTask
+from amimon.model import ErrorKind, PollFailure, Snapshot, TrackedTask
 from amimon.render import Column, RowContext
+from amimon.state import MonitorState
 
 
 class Stdout(Console):

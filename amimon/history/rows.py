@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from amimon.model import Target, TaskState
-from amimon.reducer import MonitorState, TrackedTask
+from amimon.model import Target, TaskState, TrackedTask
+from amimon.state import MonitorState
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -20,7 +20,7 @@ from typing import TypeVar
 from amimon.history import files, write
 from amimon.history.rows import ImageInfo, PollRows, poll_rows, state_rows
 from amimon.model import Target
-from amimon.reducer import MonitorState
+from amimon.state import MonitorState
 
 log = logging.getLogger(__name__)
 

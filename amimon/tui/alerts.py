@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import App
@@ -11,17 +11,13 @@ from textual.binding import Binding, BindingType
 
 from amimon import render
 from amimon.model import ErrorKind, Target
-from amimon.reducer import (
-    Event,
-    ImagesUnavailable,
-    MonitorState,
-    TaskCompleted,
-    TaskFailed,
-    TaskStalled,
-)
 from amimon.render import Palette
+from amimon.state import MonitorState
 from amimon.tui.screens.help import typed
 from amimon.view import targets_label
+
+if TYPE_CHECKING:
+    from amimon.events import Event, ImagesUnavailable
 
 TOAST_CHARS = 100  # a toast holds a reason's first line; the detail panel has all of it
 MAX_TOASTS = 3  # more finishing at once make one summary toast
@@ -48,6 +44,8 @@ def palette(app: App[Any]) -> Palette:
 def notify_finished(app: App[Any], events: Sequence[Event]) -> bool:
     """A toast per task that completed, failed or stalled (one summary for many), and one
     when AMI details cannot be looked up; True if a task's news was told."""
+    from amimon.events import ImagesUnavailable, TaskCompleted, TaskFailed, TaskStalled
+
     for event in events:
         if isinstance(event, ImagesUnavailable):
             app.notify(

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
@@ -26,7 +27,7 @@ from textual.widgets import Input
 from amimon import render
 from amimon.derive import DEFAULT_STORE_QUOTA_GB, retry_command
 from amimon.model import Target, TaskState
-from amimon.reducer import MonitorState
+from amimon.state import MonitorState
 from amimon.tui import alerts, keys
 from amimon.tui.display import Display
 from amimon.tui.order import Order, no_gc_passes
@@ -43,7 +44,6 @@ from amimon.tui.poller import (
 from amimon.tui.screens.help import HelpScreen
 from amimon.tui.widgets.banner import Banner
 from amimon.tui.widgets.detail import Detail
-from amimon.tui.widgets.event_log import EventLog, loaded_words
 from amimon.tui.widgets.filter_bar import FilterBar
 from amimon.tui.widgets.header import Header, tallied
 from amimon.tui.widgets.task_table import TaskTable
@@ -51,6 +51,7 @@ from amimon.view import Sort, SortColumn, TaskFilter
 
 if TYPE_CHECKING:
     from amimon.alerts import AlertRunner
+    from amimon.tui.widgets.event_log import EventLog
 
 log = logging.getLogger(__name__)
 WIDE = 110  # columns from which the detail panel sits beside the table
@@ -146,10 +147,17 @@ class AmimonApp(App[int]):
         self._frozen = False  # the first load's objects moved out of the collector's way
         self._toggled: set[str] = set()  # panels the user showed or hid (d, e)
         self._rows: Order | None = None
-        # Lines written before it is mounted wait in it (RichLog renders once sized).
-        self.event_log = EventLog(id="events")
         self._rest_mounted = False
         self._start_up_gc = False  # the collector is off until start-up ends
+
+    @cached_property
+    def event_log(self) -> EventLog:
+        """The event log, made when first used: its module (with the events and Rich's
+        pretty-printer) is not needed for the first frame. Lines written before it is
+        mounted wait in it (RichLog renders them once it has a size)."""
+        from amimon.tui.widgets.event_log import EventLog
+
+        return EventLog(id="events")
 
     def _buckets_seen(self) -> set[str]:
         return {t.task.bucket for t in self.state.tasks.values() if t.task.bucket}
@@ -322,6 +330,8 @@ class AmimonApp(App[int]):
             self.query_one(FilterBar).buckets_seen_changed()
             if self.state.loaded and not self._said_loaded:
                 self._said_loaded = True
+                from amimon.tui.widgets.event_log import loaded_words
+
                 self.event_log.say(message.at, loaded_words(self.state, self.targets))
             self._freeze_when_loaded()
             self.display_.news(message.events, message.at)
@@ -475,7 +485,8 @@ class AmimonApp(App[int]):
 
     def _show_events(self, on: bool) -> None:
         self.query_one("#events-box").display = on
-        self.event_log.display = on
+        if self._rest_mounted:  # else mounting it gives it the box's
+            self.event_log.display = on
 
     def action_copy_ami(self) -> None:
         key = self.query_one(TaskTable).cursor_key

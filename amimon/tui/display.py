@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from textual.timer import Timer
 
 from amimon.model import TaskKey
-from amimon.reducer import Event, TaskAppeared, TaskCompleted, TaskFailed, TaskStateChanged
 from amimon.tui import alerts, clock
 from amimon.tui.order import Order, order
 from amimon.tui.widgets import banner, detail, header
@@ -20,6 +19,7 @@ from amimon.tui.widgets.header import Header, HeaderInfo
 from amimon.tui.widgets.task_table import HIGHLIGHT_FOR, TaskTable
 
 if TYPE_CHECKING:
+    from amimon.events import Event
     from amimon.tui.app import AmimonApp
 
 MIN_WAKE = 0.05  # seconds: never spin, even if a text claims to change right now
@@ -98,6 +98,8 @@ class Display:
 
     def news(self, events: Sequence[Event], now: datetime) -> None:
         """A poll's events: highlight rows whose meaning changed, log, toast, bell."""
+        from amimon.events import TaskAppeared, TaskCompleted, TaskFailed, TaskStateChanged
+
         for event in events:
             # Progress shows in the bar; highlight what changes a row's meaning.
             if isinstance(event, TaskCompleted | TaskFailed | TaskStateChanged) or (

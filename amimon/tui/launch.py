@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from amimon.context import Context, Exit
 from amimon.enrich import AfterPoll, ImageSource
-from amimon.reducer import MonitorState
+from amimon.state import MonitorState
 from amimon.tui.app import AmimonApp
 from amimon.view import TaskFilter
 

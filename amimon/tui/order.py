@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from amimon import render
-from amimon.model import TaskKey
-from amimon.reducer import MonitorState, TrackedTask
+from amimon.model import TaskKey, TrackedTask
 from amimon.render import Column
+from amimon.state import MonitorState
 from amimon.view import Sort, TaskFilter, names, visible
 
 EVERYTHING = TaskFilter()

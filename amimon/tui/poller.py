@@ -11,16 +11,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.app import App
 from textual.message import Message
 
 from amimon.model import ErrorKind, PollFailure, PollPlan, Snapshot, Target
-from amimon.reducer import Event, MonitorState, PollFailed, TargetFailure, reduce
 from amimon.schedule import next_delay, planner
+from amimon.state import MonitorState, TargetFailure
 from amimon.tui.order import Order, order
 from amimon.view import Sort, TaskFilter
+
+if TYPE_CHECKING:
+    from amimon.events import Event
 
 log = logging.getLogger(__name__)
 PAGE_EVERY = 0.1  # seconds between two pages shown while a long listing loads
@@ -101,6 +104,11 @@ class _Pages:
     """Folds the pages of one poll in turn (pages of several targets arrive concurrently)."""
 
     def __init__(self, base: MonitorState, clock: Callable[[], datetime]) -> None:
+        # The reducer and its events load with the first poll, in its worker: the first
+        # frame has no news to tell.
+        from amimon.reducer import reduce
+
+        self._reduce = reduce
         self.state = base
         self.events: list[Event] = []
         self._clock = clock
@@ -108,7 +116,7 @@ class _Pages:
 
     def fold(self, snapshot: Snapshot) -> MonitorState:
         with self._lock:
-            self.state, events = reduce(self.state, snapshot, self._clock())
+            self.state, events = self._reduce(self.state, snapshot, self._clock())
             self.events += events
             return self.state
 
@@ -257,6 +265,8 @@ def crashed(
 ) -> tuple[MonitorState, tuple[Event, ...]]:
     """An unexpected error as a failed poll: the banner and an event line say so, the data
     is kept and marked stale, and the next good poll clears it like any other failure."""
+    from amimon.reducer import PollFailed, reduce
+
     words = f"Internal error while polling: {type(error).__name__}: {error}"
     failure = PollFailure(ErrorKind.UNKNOWN, words)
     try:

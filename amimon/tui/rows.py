@@ -20,9 +20,9 @@ from textual.strip import Strip
 
 from amimon import derive, render
 from amimon.estimate import Estimate
-from amimon.model import ImageInfo, Target, TaskKey, TaskState
-from amimon.reducer import MonitorState, TrackedTask
+from amimon.model import ImageInfo, Target, TaskKey, TaskState, TrackedTask
 from amimon.render import Column, Palette, RowContext
+from amimon.state import MonitorState
 from amimon.tui.clock import since_changes, until_changes
 from amimon.tui.columns import GAP, LEFT, ColumnPlan
 from amimon.view import Sort

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from amimon import render
 from amimon.model import ErrorKind
-from amimon.reducer import MonitorState
+from amimon.state import MonitorState
 from amimon.tui.clock import since_changes
 from amimon.tui.widgets.fit import show_text
 

@@ -12,9 +12,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from amimon import derive, render
-from amimon.model import ImageInfo, TaskState
-from amimon.reducer import MonitorState, TrackedTask
+from amimon.model import ImageInfo, TaskState, TrackedTask
 from amimon.render import Palette
+from amimon.state import MonitorState
 from amimon.tui.clock import earliest, since_changes, until_changes
 
 LABEL = 11  # the width of a field's label

@@ -9,11 +9,9 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from amimon import render
-from amimon.model import Target
-from amimon.reducer import (
+from amimon.events import (
     Event,
     ImagesUnavailable,
-    MonitorState,
     PollFailed,
     PollRecovered,
     TaskAppeared,
@@ -23,6 +21,8 @@ from amimon.reducer import (
     TaskStateChanged,
     TaskVanished,
 )
+from amimon.model import Target
+from amimon.state import MonitorState
 from amimon.tui.alerts import images_words
 from amimon.view import targets_label
 

@@ -12,7 +12,7 @@ from textual.widget import Widget
 from amimon import derive, render
 from amimon.derive import DEFAULT_STORE_QUOTA_GB
 from amimon.model import KNOWN_STATES, Target, TaskState
-from amimon.reducer import MonitorState
+from amimon.state import MonitorState
 from amimon.tui.clock import since_changes
 from amimon.view import counts, targets_label
 

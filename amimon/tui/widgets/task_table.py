@@ -20,9 +20,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from amimon.model import Target, TaskKey
-from amimon.reducer import MonitorState, TrackedTask
+from amimon.model import Target, TaskKey, TrackedTask
 from amimon.render import Palette
+from amimon.state import MonitorState
 from amimon.tui import rows
 from amimon.tui.clock import earliest
 from amimon.tui.columns import ColumnPlan, plan_columns
