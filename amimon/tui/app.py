@@ -208,9 +208,13 @@ class AmimonApp(App[int]):
             loop = asyncio.get_running_loop()
             for sig, code in ((signal.SIGTERM, 143), (signal.SIGHUP, 129)):
                 loop.add_signal_handler(sig, self._signalled, code)
-        if self.auto_poll:
-            self.call_after_refresh(self.poller.poll_now)  # let the first frame paint first
         self.call_after_refresh(self._after_first_frame)
+
+    def on_ready(self) -> None:
+        # Textual's Ready comes once the first frame is drawn: the first poll starts then,
+        # not after the layout passes that follow it (another 30 ms, a third of it idle).
+        if self.auto_poll:
+            self.poller.poll_now()
 
     def _after_first_frame(self) -> None:
         # amimon's main() holds the cyclic collector off during start-up: what it made
