@@ -191,7 +191,12 @@ class CommandSpec:
 
 
 def _configure_sim(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
+    parser.add_argument(
+        "--port",
+        type=_flag(_port, "port"),
+        default=0,
+        help="port on 127.0.0.1 (default: any free)",
+    )
     parser.add_argument(
         "--speed",
         type=_flag(_positive, "speed"),
@@ -204,6 +209,16 @@ def _configure_sim(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="throttle like AWS: token buckets per region and API family (RequestLimitExceeded)",
     )
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"must be from 0 (any free port) to 65535, got {value}")
+    return port
 
 
 def _positive(value: str) -> float:

@@ -67,6 +67,9 @@ def _command_help(parser: argparse.ArgumentParser, name: str) -> str:
         (["--endpoint-url", "http://[::1"], "Invalid IPv6 URL"),
         (["--endpoint-url", "http://127.0.0.1:abc"], "not a usable URL"),
         (["--endpoint-url", "http://:80"], "has no host name"),
+        (["sim", "--port", "99999"], "must be from 0 (any free port) to 65535, got 99999"),
+        (["sim", "--port", "-1"], "got -1"),
+        (["sim", "--port", "http"], "'http' is not a port number"),
     ],
 )
 def test_bad_flags_say_what_is_wrong_and_exit_2(args: list[str], words: str) -> None:

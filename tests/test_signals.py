@@ -128,7 +128,7 @@ def terminal() -> Iterator[Terminal]:
 
 @pytest.mark.parametrize(
     ("how", "code"),
-    [("q", 0), ("ctrl+c", 130), ("SIGTERM", 143), ("SIGHUP", 129)],
+    [("q", 0), ("ctrl+c", 130), ("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)],
 )
 def test_quitting_restores_the_terminal_and_exits_with_its_code(
     how: str, code: int, terminal: Terminal

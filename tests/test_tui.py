@@ -17,7 +17,9 @@ from textual.widgets._footer import FooterKey
 from amimon.enrich import AfterPoll
 from amimon.model import ErrorKind, ImageLookup, PollFailure, Snapshot, StoreTask, TargetPoll
 from amimon.render import Column as C
+from amimon.state import MonitorState
 from amimon.tui.app import REST_AFTER, AmimonApp
+from amimon.tui.poller import PollCrashed, PollDone, Poller, PollPage
 from amimon.tui.screens.help import HelpScreen
 from amimon.tui.widgets.detail import Detail
 from amimon.tui.widgets.event_log import EventLog
@@ -365,6 +367,42 @@ async def test_the_ami_look_ups_wait_until_the_tasks_are_drawn() -> None:
         assert looker.rows_when_asked == [3]
 
 
+def test_a_closing_app_ends_a_worker_waiting_for_its_rows_at_once() -> None:
+    """q in the first second: the first poll's worker waited up to SHOWN_WAIT for rows
+    nobody would draw, then looked the AMIs up, and the process's exit waited for it."""
+    posted: list[object] = []
+    asked: list[object] = []
+
+    class Unseen:  # an app that is going: what is posted is never drawn
+        def post_message(self, message: object) -> None:
+            posted.append(message)
+
+    class Images:
+        def describe_images(self, wanted: object) -> ImageLookup:
+            asked.append(wanted)
+            return ImageLookup()
+
+    poller = Poller(
+        Unseen(),  # type: ignore[arg-type]
+        FakeSource(three()),
+        MonitorState,
+        interval=60,
+        clock=Clock(),
+        after=AfterPoll(Images(), None),
+    )
+    worker = threading.Thread(target=poller._work, args=(MonitorState(), False))
+    worker.start()
+    deadline = time.monotonic() + 5
+    while not any(isinstance(m, PollPage) and m.shown for m in posted):
+        assert time.monotonic() < deadline, posted
+        time.sleep(0.01)
+    closed_at = time.monotonic()
+    poller.close()
+    worker.join(5)
+    assert not worker.is_alive() and time.monotonic() - closed_at < 0.5
+    assert asked == [] and not any(isinstance(m, PollDone | PollCrashed) for m in posted)
+
+
 async def test_s_cycles_the_state_filter_and_escape_clears_it() -> None:
     app, _ = make(three())
     async with app.run_test(size=(160, 45)) as pilot:
@@ -680,6 +718,26 @@ async def test_a_resize_while_help_is_open_lays_out_the_monitor_for_the_new_size
         table = app.query_one(TaskTable)
         assert table.outer_size.width == 80  # the panel went under it, not beside
         assert table.plan is not None and table.plan.width_of(C.AMI) == 21
+
+
+async def test_help_grown_back_after_a_shrink_is_laid_out_as_when_opened() -> None:
+    """Shrunk until the help scrolled and grown back, it kept the scrollbar and the
+    wrapping of the small size (a line cut in two, the last line out of view)."""
+    app, _ = make(three())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        box = app.screen.query_one("#help")
+        fresh = (box.outer_size, box.show_vertical_scrollbar)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.query_one("#help").show_vertical_scrollbar
+        await pilot.resize_terminal(160, 45)
+        await pilot.pause()
+        await pilot.pause()
+        box = app.screen.query_one("#help")
+        assert (box.outer_size, box.show_vertical_scrollbar) == fresh == (fresh[0], False)
 
 
 async def test_a_b_or_slash_pasted_after_slash_is_text_and_enter_goes_back_to_the_table() -> None:

@@ -206,7 +206,9 @@ class AmimonApp(App[int]):
         table.focus()
         if self.handle_signals:
             loop = asyncio.get_running_loop()
-            for sig, code in ((signal.SIGTERM, 143), (signal.SIGHUP, 129)):
+            # A SIGINT from outside (kill -INT, a supervisor) ends it as Ctrl+C does: 130.
+            signals = ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129))
+            for sig, code in signals:
                 loop.add_signal_handler(sig, self._signalled, code)
         self.call_after_refresh(self._after_first_frame)
 
@@ -263,6 +265,9 @@ class AmimonApp(App[int]):
         self.notify(words, title="amimon", severity="warning", timeout=8, markup=False)
         with suppress(Exception):
             self.event_log.say(self.clock(), render.safe(message))
+
+    def on_unmount(self) -> None:
+        self.poller.close()
 
     def _signalled(self, code: int) -> None:
         self.exit(return_code=code)

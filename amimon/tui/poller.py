@@ -159,6 +159,8 @@ class Poller:
         self._rand = rand
         self._timer: Cancel | None = None
         self._next_at: float | None = None
+        self.closed = False
+        self._shown: threading.Event | None = None  # a worker waits for its rows on this
         self.delays: list[float] = []
 
     def poll_now(self, full: bool = False) -> bool:
@@ -205,9 +207,13 @@ class Poller:
                     # seconds, and the screen need not wait for names and sizes. The
                     # look-ups (and the first poll's opening of the history) wait until
                     # the rows are drawn, so as not to share the interpreter with that.
-                    shown = threading.Event()
+                    shown = self._shown = threading.Event()
+                    if self.closed:  # closed before the event was there to set
+                        return
                     self.app.post_message(PollPage(state, self._order(state, base), shown))
                     shown.wait(SHOWN_WAIT)
+                    if self.closed:  # the app is going: no look-ups, nobody to tell
+                        return
                 state, events = self.after(base, state, self._clock(), pages.events)
                 pages.state = state
                 pages.events += events
@@ -237,6 +243,14 @@ class Poller:
     def _due(self) -> None:
         self._timer = None
         self.poll_now()
+
+    def close(self) -> None:
+        """The app is going: a worker waiting for its rows to be drawn stops waiting and
+        ends (it held the process's exit for up to SHOWN_WAIT, then did the look-ups)."""
+        self.closed = True
+        self.pause()
+        if self._shown is not None:
+            self._shown.set()
 
     def pause(self) -> None:
         self.paused = True
