@@ -341,8 +341,8 @@ COMMANDS: dict[str, CommandSpec] = {
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given the ``argv`` it will parse, only the commands named in it get
     their options (every command's name and help line is always there, for ``--help``
-    and for the error a misspelt one gets): the monitor starts sooner without 90 options
-    it does not use."""
+    and for the error a misspelt one gets): the monitor starts sooner without the other
+    commands' options."""
     named = None if argv is None else set(argv)
     parser = argparse.ArgumentParser(
         prog="amimon",

@@ -35,7 +35,7 @@ def test_help_lists_options_and_exit_codes() -> None:
 
 def test_each_command_parses_and_helps_as_with_every_command_configured() -> None:
     """``build_parser(argv)`` gives options only to the commands named in ``argv`` (the
-    monitor starts without the other commands' 90 options): the top-level help and each
+    monitor starts without the other commands' options): the top-level help and each
     named command's help and parse are what the whole parser gives."""
     from amimon.cli import COMMANDS, build_parser
 

@@ -738,6 +738,7 @@ async def test_help_grown_back_after_a_shrink_is_laid_out_as_when_opened() -> No
         await pilot.pause()
         box = app.screen.query_one("#help")
         assert (box.outer_size, box.show_vertical_scrollbar) == fresh == (fresh[0], False)
+        assert app.screen.focused is box  # arrows and PgUp/PgDn still scroll it
 
 
 async def test_a_b_or_slash_pasted_after_slash_is_text_and_enter_goes_back_to_the_table() -> None:

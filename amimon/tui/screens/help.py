@@ -59,8 +59,3 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(Static(help_lines(self.keys)), id="help")
-
-    def on_resize(self) -> None:
-        # Shrunk until the box scrolls, the text is wrapped beside a scrollbar; grown back,
-        # Textual kept that scrollbar and wrapping. The help is built again for the size.
-        self.refresh(recompose=True)
