@@ -367,6 +367,40 @@ async def test_the_ami_look_ups_wait_until_the_tasks_are_drawn() -> None:
         assert looker.rows_when_asked == [3]
 
 
+async def test_loaded_is_said_when_the_tasks_are_drawn_not_after_the_ami_look_ups() -> None:
+    """At 10,000 tasks the look-ups after the first load took 30 s, and the log said
+    "Loaded" only then, long after the rows were on screen."""
+
+    class SlowImages:
+        def __init__(self) -> None:
+            self.release = threading.Event()
+
+        def describe_images(self, wanted: object) -> ImageLookup:
+            self.release.wait(10)
+            return ImageLookup()
+
+    images = SlowImages()
+    app = AmimonApp(
+        FakeSource(three()),
+        [EAST],
+        interval=60,
+        clock=Clock(),
+        bell=False,
+        after_poll=AfterPoll(images, None),
+    )
+    async with app.run_test(size=(160, 45)) as pilot:
+        deadline = time.monotonic() + 5
+        while not app.query(EventLog) or not app.event_log.lines:
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        assert app.polling  # the look-ups still run
+        assert any("Loaded 3 store tasks" in line.text for line in app.event_log.lines)
+        images.release.set()
+        await settle(pilot, app)
+        lines = [line.text for line in app.event_log.lines]
+        assert sum("Loaded 3 store tasks" in line for line in lines) == 1
+
+
 def test_a_closing_app_ends_a_worker_waiting_for_its_rows_at_once() -> None:
     """q in the first second: the first poll's worker waited up to SHOWN_WAIT for rows
     nobody would draw, then looked the AMIs up, and the process's exit waited for it."""

@@ -323,7 +323,18 @@ class AmimonApp(App[int]):
         self.display_.show(message.rows)
         if message.shown is not None:
             self.call_after_refresh(message.shown.set)
+            # The listing is complete; the AMI look-ups that follow can take a while (30 s
+            # at 10,000 tasks): the log says the tasks are loaded now, once they are drawn.
+            self.call_after_refresh(self._say_loaded, self.clock())
         self._first_answer_shown()
+
+    def _say_loaded(self, at: datetime) -> None:
+        """ "Loaded N store tasks", once: when the first load is on screen."""
+        if self.state.loaded and not self._said_loaded:
+            self._said_loaded = True
+            from amimon.tui.widgets.event_log import loaded_words
+
+            self.event_log.say(at, loaded_words(self.state, self.targets))
 
     def _freeze_when_loaded(self) -> None:
         """The first load's tasks live long: keep them out of the collector's passes from
@@ -337,11 +348,7 @@ class AmimonApp(App[int]):
         try:
             self.state, self._rows = message.state, message.rows
             self.query_one(FilterBar).buckets_seen_changed()
-            if self.state.loaded and not self._said_loaded:
-                self._said_loaded = True
-                from amimon.tui.widgets.event_log import loaded_words
-
-                self.event_log.say(message.at, loaded_words(self.state, self.targets))
+            self._say_loaded(message.at)
             self._freeze_when_loaded()
             self.display_.news(message.events, message.at)
             if self.alert_runner is not None:
