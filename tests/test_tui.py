@@ -14,7 +14,7 @@ from textual.geometry import Size
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 
-from amimon.enrich import AfterPoll
+from amimon.enrich import AfterPoll, ImageSource
 from amimon.model import ErrorKind, ImageLookup, PollFailure, Snapshot, StoreTask, TargetPoll
 from amimon.render import Column as C
 from amimon.state import MonitorState
@@ -348,19 +348,24 @@ class Looker:
         return ImageLookup()
 
 
-async def test_the_ami_look_ups_wait_until_the_tasks_are_drawn() -> None:
-    """The tasks first: the look-ups (and the first poll's opening of the history) would
-    share the interpreter with drawing them (issue 12's first data)."""
-    holder: list[AmimonApp] = []
-    looker = Looker(holder)
-    app = AmimonApp(
+def looking_up(images: ImageSource) -> AmimonApp:
+    """A monitor of ``three()`` whose polls look the AMIs up in ``images``."""
+    return AmimonApp(
         FakeSource(three()),
         [EAST],
         interval=60,
         clock=Clock(),
         bell=False,
-        after_poll=AfterPoll(looker, None),
+        after_poll=AfterPoll(images, None),
     )
+
+
+async def test_the_ami_look_ups_wait_until_the_tasks_are_drawn() -> None:
+    """The tasks first: the look-ups (and the first poll's opening of the history) would
+    share the interpreter with drawing them (issue 12's first data)."""
+    holder: list[AmimonApp] = []
+    looker = Looker(holder)
+    app = looking_up(looker)
     holder.append(app)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
@@ -380,14 +385,7 @@ async def test_loaded_is_said_when_the_tasks_are_drawn_not_after_the_ami_look_up
             return ImageLookup()
 
     images = SlowImages()
-    app = AmimonApp(
-        FakeSource(three()),
-        [EAST],
-        interval=60,
-        clock=Clock(),
-        bell=False,
-        after_poll=AfterPoll(images, None),
-    )
+    app = looking_up(images)
     async with app.run_test(size=(160, 45)) as pilot:
         deadline = time.monotonic() + 5
         while not app.query(EventLog) or not app.event_log.lines:
