@@ -44,14 +44,15 @@ def parse_timestamp(value: Any) -> Any:
 def tune(session: Any) -> Any:
     """Make clients of this botocore session cheaper: a model loaded without listing every
     service (``amimon.aws.loader``), the EC2 model trimmed to the operations amimon calls
-    (``amimon.aws.trimmed``), timestamps with ``fromisoformat``,
+    (``amimon.aws.trimmed``), endpoint data read for EC2 and the credential providers'
+    services only (``amimon.aws.endpoints``), timestamps with ``fromisoformat``,
     and DescribeStoreImageTasks results without botocore's per-element walk
     (``amimon.aws.fastparse``; errors and other operations stay botocore's)."""
-    from amimon.aws import fastparse, loader, trimmed
+    from amimon.aws import endpoints, fastparse, loader, trimmed
 
     factory = session.get_component("response_parser_factory")
     factory.set_parser_defaults(timestamp_parser=parse_timestamp)
-    return fastparse.install(trimmed.install(loader.install(session)))
+    return fastparse.install(trimmed.install(endpoints.install(loader.install(session))))
 
 
 def isolated_botocore_session() -> Any:

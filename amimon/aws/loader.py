@@ -11,13 +11,25 @@ then loads as botocore does. A name it cannot find goes to botocore, for botocor
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import DataNotFoundError
 from botocore.loaders import Loader, instance_cache
 
+if TYPE_CHECKING:
+    from amimon.aws.endpoints import Endpoints
+
 
 class OneServiceLoader(Loader):
+    # The endpoint data from amimon's trimmed copy (``amimon.aws.endpoints.install``).
+    endpoints: Endpoints | None = None
+
+    @instance_cache
+    def load_data_with_path(self, name: str) -> Any:
+        if name == "endpoints" and self.endpoints is not None:
+            return self.endpoints.load(), self.endpoints.path
+        return super().load_data_with_path(name)
+
     @instance_cache  # as botocore's: a second client (another region) reads nothing again
     def load_service_model(
         self, service_name: str, type_name: str, api_version: str | None = None

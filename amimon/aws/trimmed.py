@@ -82,16 +82,10 @@ def install(session: Any, root: Path | None = None) -> Any:
         loader = session.get_component("data_loader")
         version = loader.determine_latest_version(SERVICE, "service-2")
         relative = os.path.join(SERVICE, version, "service-2")
-        source = _source_file(loader, relative)
+        source = source_file(loader, relative)
         if source is None:
             return session
-        import botocore
-
-        stat = source.stat()
-        key = hashlib.sha256(
-            f"{botocore.__version__}|{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()
-        ).hexdigest()[:16]
-        directory = (root or cache_root()) / key
+        directory = cache_dir(source, root)
         target = directory / relative
         path = target.with_suffix(".json")
         if not path.exists():
@@ -101,14 +95,28 @@ def install(session: Any, root: Path | None = None) -> Any:
             reader = Loader(
                 extra_search_paths=list(loader.search_paths), include_default_search_paths=False
             )
-            _write(path, _strip_docs(trim(reader.load_data(relative))))
+            write(path, _strip_docs(trim(reader.load_data(relative))))
         loader.search_paths.insert(0, str(directory))
     except Exception as exc:  # a cache is an optimisation: never a reason to fail
         log.info("using botocore's full EC2 model: %s", exc)
     return session
 
 
-def _source_file(loader: Any, relative: str) -> Path | None:
+def cache_dir(source: Path, root: Path | None = None) -> Path:
+    """The cache directory for copies made from ``source``, a file of the installed
+    botocore: a new release, or the file changed, gets a directory of its own."""
+    import botocore
+
+    stat = source.stat()
+    key = hashlib.sha256(
+        f"{botocore.__version__}|{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()
+    ).hexdigest()[:16]
+    return (root or cache_root()) / key
+
+
+def source_file(loader: Any, relative: str) -> Path | None:
+    """The file botocore's ``loader`` would read for ``relative`` (the first search path
+    that has it, as ``.json`` or ``.json.gz``)."""
     for base in loader.search_paths:
         for suffix in (".json", ".json.gz"):
             candidate = Path(base) / (relative + suffix)
@@ -117,12 +125,14 @@ def _source_file(loader: Any, relative: str) -> Path | None:
     return None
 
 
-def _write(path: Path, model: Mapping[str, Any]) -> None:
+def write(path: Path, data: Mapping[str, Any]) -> None:
+    """``data`` as compact JSON at ``path``, whole or not at all (written aside, then
+    moved into place: a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".service-2.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(model, out, separators=(",", ":"))
+            json.dump(data, out, separators=(",", ":"))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
