@@ -308,6 +308,45 @@ async def test_a_resize_to_the_size_the_screen_has_lays_nothing_out_again() -> N
         assert app.query_one(TaskTable).outer_size.width < 120
 
 
+async def test_the_screen_is_styled_once_before_its_first_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual styles every widget as it is mounted, and by default all of them again when
+    the screen is first shown, just before its first frame (12 ms at start-up, for the
+    same styles): the monitor's screen skips that second pass, and looks the same."""
+    from textual.css.stylesheet import Stylesheet
+
+    styled: list[object] = []
+    original = Stylesheet.apply
+
+    def apply(self: Stylesheet, node: object, *args: object, **kwargs: object) -> None:
+        styled.append(node)
+        original(self, node, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Stylesheet, "apply", apply)
+    app, _ = make(three())
+    at_ready: list[object] = []
+    after_first_frame = app._after_first_frame
+
+    def first_frame() -> None:
+        at_ready.extend(styled)
+        after_first_frame()
+
+    monkeypatch.setattr(app, "_after_first_frame", first_frame)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        # Once each: a widget whose classes or focus change on the way is styled again.
+        for widget in (app.screen, *app.query("#header, #filter-bar, #banner, #detail")):
+            assert at_ready.count(widget) == 1, widget
+        # Focus and the narrow layout restyle as they should.
+        await pilot.press("slash")
+        await pilot.pause()
+        assert app.query_one("#search").has_focus
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.has_class("-narrow")
+
+
 async def test_a_poll_the_timer_starts_shows_in_the_header_as_one_r_starts() -> None:
     source = HeldSource(three())
     source.release.set()
