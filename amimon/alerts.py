@@ -15,9 +15,9 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from amimon.model import ImageInfo, TrackedTask
+from amimon.records import record
 from amimon.reducer import Event, TaskCompleted, TaskFailed, TaskStalled
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ DEFAULT_TIMEOUT = 30.0
 _KEEP_OUTPUT = 2000  # characters of a failing command's output kept for the log
 
 
-@dataclass(frozen=True)
+@record
 class Alert:
     """One thing worth telling someone about."""
 

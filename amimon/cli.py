@@ -7,7 +7,6 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import import_module
 
 from amimon import __version__
@@ -25,6 +24,7 @@ from amimon.config import (
 from amimon.context import EXIT_CODES_HELP, Context, Exit, history_path, make_context
 from amimon.durations import parse_duration
 from amimon.model import normalize_state, validate_ami_id
+from amimon.records import record
 
 
 def _flag(check: Callable[[str], object], flag: str) -> Callable[[str], object]:
@@ -178,7 +178,7 @@ def add_common_options(parser: argparse.ArgumentParser, *, nested: bool) -> None
 Handler = Callable[[argparse.Namespace, Context], int]
 
 
-@dataclass(frozen=True)
+@record
 class CommandSpec:
     """A subcommand: its help, its own options, and where its handler lives (imported only
     when run, so ``amimon list`` never imports Textual)."""

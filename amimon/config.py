@@ -11,13 +11,14 @@ import os
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from amimon.derive import DEFAULT_STORE_QUOTA_GB
 from amimon.durations import parse_duration
 from amimon.model import normalize_state, validate_ami_id
+from amimon.records import record
 
 __all__ = ["Config", "ConfigError", "load_config", "parse_duration"]
 
@@ -62,7 +63,7 @@ class ConfigError(Exception):
         return f"{where}{key}{self.message}"
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     """Every setting amimon has, with its default. ``config.example.toml`` documents each."""
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from amimon.config import Config, ConfigError
 from amimon.model import Target
+from amimon.records import record
 
 if TYPE_CHECKING:
     from amimon.aws import Ec2TaskSource, Query, StaticCredentials
@@ -45,7 +46,7 @@ exit codes:
 """
 
 
-@dataclass(frozen=True)
+@record
 class Context:
     """What every command gets: the merged config, the targets, and in demo mode the
     simulator it runs against (with dummy credentials for that client only)."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from amimon.estimate import Estimate
 from amimon.model import Target, TaskKey, TaskState, TrackedTask
+from amimon.records import record
 from amimon.state import MonitorState
 
 # AWS's documented limit on snapshot data in in-progress store tasks per account (it was
@@ -60,7 +60,7 @@ def retried_in(state: MonitorState) -> frozenset[TaskKey]:
     return keys
 
 
-@dataclass(frozen=True)
+@record
 class QuotaUse:
     """Snapshot GiB of a target's InProgress store tasks, against the account's limit."""
 

@@ -7,18 +7,18 @@ guess, good to half its width.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from amimon.durations import format_duration
 from amimon.model import TaskState, TrackedTask
+from amimon.records import record
 
 # A duration or a rate is "measured" when the window is this narrow (or a tenth of the
 # run): a task that ended while amimon was not looking has a window too wide to learn from.
 PRECISE_MARGIN = timedelta(minutes=2)
 
 
-@dataclass(frozen=True)
+@record
 class Ending:
     """A task reached its final state after ``after`` (None: unknown, it was already
     finished when first seen) and by ``by``."""

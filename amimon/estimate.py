@@ -8,17 +8,17 @@ left counts down, so steady progress never makes it swing back and forth.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from amimon.model import DEFAULT_SETTINGS, Settings, TaskState, TrackedTask
+from amimon.records import record
 
 # An estimate resting on fewer percentage points than this is marked approximate: one
 # point of rounding is then more than a fifth of what was measured.
 FIRM_POINTS = 5
 
 
-@dataclass(frozen=True)
+@record
 class Estimate:
     """Derived progress figures for an InProgress task."""
 
@@ -45,7 +45,7 @@ def _minutes(delta: timedelta) -> float:
     return delta.total_seconds() / 60.0
 
 
-@dataclass(frozen=True)
+@record
 class _Rate:
     """A task's speed in percentage points a second."""
 

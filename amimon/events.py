@@ -3,10 +3,10 @@ the toasts, the bell, ``on_event`` commands and ``wait`` act on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from amimon.model import PollFailure, Target, TrackedTask
+from amimon.records import record
 
 __all__ = [
     "Event",
@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record
 class TaskAppeared:
     """A task seen for the first time."""
 
@@ -34,7 +34,7 @@ class TaskAppeared:
     initial: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class TaskProgressed:
     """A running task's percentage moved."""
 
@@ -44,7 +44,7 @@ class TaskProgressed:
     new: int | None
 
 
-@dataclass(frozen=True)
+@record
 class TaskCompleted:
     """A task reached Completed."""
 
@@ -52,7 +52,7 @@ class TaskCompleted:
     at: datetime
 
 
-@dataclass(frozen=True)
+@record
 class TaskFailed:
     """A task reached Failed, with the reason the API gave."""
 
@@ -61,7 +61,7 @@ class TaskFailed:
     reason: str | None
 
 
-@dataclass(frozen=True)
+@record
 class TaskStateChanged:
     """A transition that is neither to Completed nor to Failed (e.g. to an unknown state)."""
 
@@ -71,7 +71,7 @@ class TaskStateChanged:
     new: str | None
 
 
-@dataclass(frozen=True)
+@record
 class TaskStalled:
     """A running task has not moved for the stall window: reported once, like an ending."""
 
@@ -79,7 +79,7 @@ class TaskStalled:
     at: datetime
 
 
-@dataclass(frozen=True)
+@record
 class ImagesUnavailable:
     """AMI details cannot be looked up for a target (said once per target)."""
 
@@ -87,7 +87,7 @@ class ImagesUnavailable:
     at: datetime
 
 
-@dataclass(frozen=True)
+@record
 class TaskVanished:
     """A task no longer returned: usually it left the 31-day window."""
 
@@ -95,7 +95,7 @@ class TaskVanished:
     at: datetime
 
 
-@dataclass(frozen=True)
+@record
 class PollFailed:
     """A poll (of one target, or of all: ``failure.target`` None) failed."""
 
@@ -103,7 +103,7 @@ class PollFailed:
     at: datetime
 
 
-@dataclass(frozen=True)
+@record
 class PollRecovered:
     """Polls of a target answer again after failing since ``down_since``."""
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
+
+from amimon.records import record
 
 
 class TaskState(StrEnum):
@@ -105,7 +107,7 @@ _new_object = object.__new__
 _new_tuple = tuple.__new__
 
 
-@dataclass(frozen=True, init=False)
+@record(init=False)
 class StoreTask:
     """One store task as the API last reported it.
 
@@ -296,7 +298,7 @@ def _fill(
 # What amimon learns over time ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """Tuning for the estimates and for how long things are remembered."""
 
@@ -314,7 +316,7 @@ class Settings:
 DEFAULT_SETTINGS = Settings()
 
 
-@dataclass(frozen=True)
+@record
 class Sample:
     """Progress seen at a poll. ``edge`` means the value had just changed, so ``at`` is
     within one poll of when the task really reached it; only edges anchor a rate."""
@@ -324,7 +326,7 @@ class Sample:
     edge: bool
 
 
-@dataclass(frozen=True)
+@record
 class TrackedTask:
     """A task as amimon knows it: the last report plus what amimon saw over time."""
 
@@ -347,7 +349,7 @@ class TrackedTask:
         return self.task.key
 
 
-@dataclass(frozen=True)
+@record
 class ImageInfo:
     """What DescribeImages says of an AMI, strings as received. ``found`` is False when
     the AMI no longer exists (usually deregistered after it was archived: the point of
@@ -391,7 +393,7 @@ def parse_image(item: Mapping[str, object], target: Target) -> ImageInfo:
     )
 
 
-@dataclass(frozen=True)
+@record
 class ImageLookup:
     """What one round of DescribeImages look-ups found: an ImageInfo per AMI asked for
     (``found`` False for AMIs that no longer exist), a failure per target not answered."""
@@ -400,7 +402,7 @@ class ImageLookup:
     failures: tuple[PollFailure, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class PollFailure:
     """Why a poll of one target (or of all, when target is None) failed."""
 
@@ -411,7 +413,7 @@ class PollFailure:
     code: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class TargetPoll:
     """What one target answered in one poll.
 
@@ -433,7 +435,7 @@ class TargetPoll:
         return not self.partial and (self.scope is None or task.ami_id in self.checked)
 
 
-@dataclass(frozen=True)
+@record
 class Snapshot:
     """What one poll saw: an answer per target that answered, a failure per one that did not."""
 
@@ -454,7 +456,7 @@ class Snapshot:
         return any(p.partial for p in self.polls)
 
 
-@dataclass(frozen=True)
+@record
 class PollPlan:
     """What one poll asks a target for: a full listing (``scope`` None), or only tasks in
     ``scope`` plus a look-up by id of the ``expect``-ed AMIs the scoped listing misses."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -19,12 +18,13 @@ from rich.text import Text
 from amimon.durations import format_duration
 from amimon.estimate import Estimate, estimate, history_estimate
 from amimon.model import ImageInfo, TaskState, TrackedTask
+from amimon.records import record
 
 if TYPE_CHECKING:
     from amimon.state import MonitorState
 
 
-@dataclass(frozen=True)
+@record
 class Palette:
     """Styles per meaning. The monitor builds one from its theme's variables."""
 
@@ -228,7 +228,7 @@ HEADERS: dict[Column, str] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class RowContext:
     """What every cell of a row needs besides the task: the time, and how to draw."""
 

@@ -7,15 +7,16 @@ passed around, without loading them (the first frame has no news to tell).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 
 from amimon.model import ImageInfo, PollFailure, StoreTask, Target, TaskKey, TrackedTask
+from amimon.records import record
 
 __all__ = ["MonitorState", "TargetFailure", "concerns", "images_wanted"]
 
 
-@dataclass(frozen=True)
+@record
 class TargetFailure:
     """A target whose polls are failing, and since when."""
 
@@ -24,7 +25,7 @@ class TargetFailure:
     count: int = 1
 
 
-@dataclass(frozen=True)
+@record
 class MonitorState:
     """Everything the monitor knows. Treat as immutable: ``reduce`` returns a new one."""
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from amimon.estimate import estimate
 from amimon.model import KNOWN_STATES, StoreTask, Target, TaskKey, TaskState, TrackedTask
+from amimon.records import record
 from amimon.state import MonitorState
 
 
-@dataclass(frozen=True)
+@record
 class TaskFilter:
     """Which tasks to show. Empty sets mean "any"; ``text`` matches case-insensitively."""
 
@@ -90,7 +90,7 @@ class SortColumn(StrEnum):
     ETA = "eta"
 
 
-@dataclass(frozen=True)
+@record
 class Sort:
     """The table's order: a column and its direction."""
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from amimon.aws.errors import classify
 from amimon.model import Target
+from amimon.records import record
 
 if TYPE_CHECKING:
     from botocore.session import Session
     from mypy_boto3_ec2 import EC2Client
 
 
-@dataclass(frozen=True)
+@record
 class StaticCredentials:
     """Credentials given to one client only (the demo's dummy keys); never from the user."""
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from amimon.aws.errors import classify
 from amimon.model import ErrorKind, Target
+from amimon.records import record
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class Pacer:
             self._tokens = min(self._tokens, 0.0)
 
 
-@dataclass(frozen=True)
+@record
 class RetryPolicy:
     """How a failed page is retried: ``attempts`` in all, exponential backoff from
     ``base`` seconds to ``cap``, each wait half fixed and half random (jitter)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from amimon.aws.clients import Clients, StaticCredentials
@@ -36,6 +35,7 @@ from amimon.model import (
     TargetPoll,
     parse_task,
 )
+from amimon.records import record
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -55,7 +55,7 @@ def full_listing(target: Target) -> PollPlan:
     return FULL_POLL
 
 
-@dataclass(frozen=True)
+@record
 class Query:
     """What to ask AWS for. ``image_ids`` narrows what is watched; ``buckets`` and
     ``states`` are server-side filters, for one-off listings only (the monitor filters in

@@ -22,6 +22,7 @@ from amimon.commands.common import Stdout, exit_for, report, task_table
 from amimon.context import Context, Exit
 from amimon.durations import parse_duration
 from amimon.model import PollFailure, Snapshot, TaskState
+from amimon.records import record
 from amimon.reducer import (
     MonitorState,
     TaskEvent,
@@ -72,7 +73,7 @@ def parse_since(value: str, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
+@record
 class Judge:
     """Which task of an AMI a wait is about: the newest one in the watched buckets that
     started at or after ``since``."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
 from amimon.history.schema import VERSION, NewerSchema, migrate, version
+from amimon.records import record
 
 FILE_NAME = "history.sqlite3"
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds; amimon's own transactions take milliseconds
@@ -40,8 +40,10 @@ class Unreadable(Exception):
     """Something is at the path, but not a file SQLite can open."""
 
 
-@dataclass(frozen=True)
+@record
 class Diagnosis:
+    """Why the history file could not be opened or written, and what to do about it."""
+
     remedy: Remedy
     words: str  # what is wrong, for a person: "is damaged (file is not a database)"
     damaged: bool = False  # the file's content is bad (not a lock, not the directory)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,11 +13,12 @@ from amimon.history.rows import from_us, to_us
 from amimon.history.store import HistoryStore
 from amimon.history.write import endpoint_text
 from amimon.model import Target, TaskState
+from amimon.records import record
 
 FINAL_STATES: tuple[str, ...] = (TaskState.COMPLETED.value, TaskState.FAILED.value)
 
 
-@dataclass(frozen=True)
+@record
 class PastTask:
     """A task as the history last knew it, with when it ended and the AMI's details."""
 
@@ -43,7 +43,7 @@ class PastTask:
         return self.ending.gib_per_minute(self.size_gib)
 
 
-@dataclass(frozen=True)
+@record
 class Throughput:
     """The median snapshot GiB per minute of ``tasks`` measured completed tasks."""
 
@@ -51,8 +51,10 @@ class Throughput:
     tasks: int
 
 
-@dataclass(frozen=True)
+@record
 class BucketSummary:
+    """One bucket's stored tasks: how many ended how, and their median time and speed."""
+
     bucket: str | None
     tasks: int
     completed: int

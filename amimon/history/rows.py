@@ -10,10 +10,10 @@ the state before the first page and the state after the last.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from amimon.model import Target, TaskState, TrackedTask
+from amimon.records import record
 from amimon.state import MonitorState
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -42,7 +42,7 @@ def storable(value: str | None) -> str | None:
     return value
 
 
-@dataclass(frozen=True)
+@record
 class TaskRow:
     """A task's current values, and when its current state began if this poll saw that:
     after ``state_after`` (None: unknown) and by ``state_seen``. Both None when the state
@@ -64,7 +64,7 @@ class TaskRow:
     updated: datetime
 
 
-@dataclass(frozen=True)
+@record
 class ChangeRow:
     """A state change and the poll window it happened in: after the last poll that saw
     ``old_state`` (None: not seen, e.g. it started and ended between two polls), by the
@@ -79,7 +79,7 @@ class ChangeRow:
     seen: datetime
 
 
-@dataclass(frozen=True)
+@record
 class SampleRow:
     """Progress seen at a poll (``edge``: it had just changed). The store keeps at most one
     a minute and the newest ``MAX_SAMPLES`` per task."""
@@ -92,7 +92,7 @@ class SampleRow:
     edge: bool
 
 
-@dataclass(frozen=True)
+@record
 class ImageInfo:
     """What DescribeImages says about an AMI; either field may be unknown."""
 
@@ -102,7 +102,7 @@ class ImageInfo:
     size_gib: float | None = None
 
 
-@dataclass(frozen=True)
+@record
 class PollRows:
     """Everything one poll adds to the history: written in one transaction."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import timedelta
 
+from amimon.records import record
 from amimon.sim.spec import DEFAULT_REGION, TaskSpec
 
 MAX_BATCH = 100_000
@@ -16,7 +16,7 @@ BATCH_REASONS = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Batch:
     """``count`` tasks, each storing its own AMI, newest first:
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from amimon.records import record
 from amimon.sim.spec import ImageSpec
 
 _ROOT_SIZES = (8, 8, 8, 10, 16, 20, 30, 30, 50, 64, 100)
@@ -39,7 +39,7 @@ def snapshot_id(ami_id: str, index: int) -> str:
     return "snap-0" + _digest(ami_id, "snapshot", str(index)).hex()[:16]
 
 
-@dataclass(frozen=True)
+@record
 class Volume:
     """One EBS block device mapping of an image."""
 
@@ -51,7 +51,7 @@ class Volume:
     encrypted: bool
 
 
-@dataclass(frozen=True)
+@record
 class Image:
     """An AMI as DescribeImages reports it."""
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from amimon.config import parse_duration
 from amimon.model import TaskState
+from amimon.records import record
 
 DEFAULT_REGION = "us-east-1"
 # The caller's account: AWS's documentation example account id.
@@ -16,7 +16,7 @@ ARCHITECTURES = ("x86_64", "arm64", "i386", "x86_64_mac", "arm64_mac")
 MIN_VOLUME_GIB, MAX_VOLUME_GIB, MAX_VOLUMES = 8, 2048, 4
 
 
-@dataclass(frozen=True)
+@record
 class TaskSpec:
     """One scripted store task. ``start`` is relative to the simulator's start."""
 
@@ -34,7 +34,7 @@ class TaskSpec:
         return self.object_key or f"{self.ami_id}.bin"
 
 
-@dataclass(frozen=True)
+@record
 class ImageSpec:
     """What a scenario says about one AMI; every ``None`` is derived from the AMI id.
 
@@ -52,7 +52,7 @@ class ImageSpec:
     owner: str | None = None  # None: the scenario's account
 
 
-@dataclass(frozen=True)
+@record
 class Scenario:
     """Store tasks, facts about their AMIs, and the account that asks."""
 
@@ -65,7 +65,7 @@ class Scenario:
         return {spec.ami_id: spec for spec in self.images}
 
 
-@dataclass(frozen=True)
+@record
 class TaskStatus:
     """A spec's task as the API reports it at one moment."""
 

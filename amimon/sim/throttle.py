@@ -10,12 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+from amimon.records import record
 
 _EPSILON = 1e-9
 
 
-@dataclass(frozen=True)
+@record
 class Limit:
     """A bucket's size (the burst) and its refill rate in tokens per second."""
 

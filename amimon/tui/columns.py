@@ -8,8 +8,8 @@ and the number of profiles and regions to a ``ColumnPlan``. Adding a column is o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from amimon.records import record
 from amimon.render import HEADERS, Column
 from amimon.view import SortColumn
 
@@ -22,7 +22,7 @@ BUCKET_FLOOR = 8  # Age and ETA give way before the bucket gets less than this
 BUCKET_MAX = 63  # S3 bucket names are at most 63 characters
 
 
-@dataclass(frozen=True)
+@record
 class ColumnSpec:
     """How one column behaves in the plan.
 
@@ -63,7 +63,7 @@ SPECS: tuple[ColumnSpec, ...] = (
 SPEC: dict[Column, ColumnSpec] = {s.column: s for s in SPECS}
 
 
-@dataclass(frozen=True)
+@record
 class PlannedColumn:
     """A column as drawn: its width in cells and where it starts."""
 
@@ -75,7 +75,7 @@ class PlannedColumn:
     sort: SortColumn | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ColumnPlan:
     """The columns the table draws at one width, and the width of the progress bar."""
 

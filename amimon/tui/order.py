@@ -6,10 +6,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from amimon import render
 from amimon.model import TaskKey, TrackedTask
+from amimon.records import record
 from amimon.render import Column
 from amimon.state import MonitorState
 from amimon.view import Sort, TaskFilter, names, visible
@@ -17,7 +17,7 @@ from amimon.view import Sort, TaskFilter, names, visible
 EVERYTHING = TaskFilter()
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Order:
     """Task keys in filter and sort order, every task in sort order (so another filter
     needs no sort), and the widest texts of the tasks that are new or changed."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rich.text import Text
@@ -12,6 +11,7 @@ from textual.widget import Widget
 from amimon import derive, render
 from amimon.derive import DEFAULT_STORE_QUOTA_GB
 from amimon.model import KNOWN_STATES, Target, TaskState
+from amimon.records import record
 from amimon.state import MonitorState
 from amimon.tui.clock import since_changes
 from amimon.view import counts, targets_label
@@ -27,7 +27,7 @@ _tallied: tuple[MonitorState | None, tuple[tuple[str, int], ...], tuple[Gauge, .
 )
 
 
-@dataclass(frozen=True)
+@record
 class Gauge:
     """One account and region's store quota: snapshot GiB of its InProgress tasks."""
 
@@ -45,7 +45,7 @@ class Gauge:
         return f"{where}{self.used_gib:,}/{self.limit_gib:,} GiB ({percent}%){more}"
 
 
-@dataclass(frozen=True)
+@record
 class HeaderInfo:
     """Everything the header says, as plain values (the header repaints when they change)."""
 
