@@ -36,7 +36,10 @@ ALL = sorted(records(), key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
 
 
 def is_records(method: Any) -> bool:
-    return getattr(method, "__module__", None) == "amimon.records"
+    """Made by ``record``: a closure of its module, or compiled with its names."""
+    return getattr(method, "__module__", None) == "amimon.records" or (
+        "__setattr" in getattr(method, "__globals__", {})
+    )
 
 
 def reference(cls: type) -> type:
