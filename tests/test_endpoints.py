@@ -110,3 +110,15 @@ def test_a_users_own_endpoint_file_is_left_to_botocore(tmp_path: Path) -> None:
     session = endpoints.install(loader.install(session), tmp_path / "cache")
     assert session.get_component("data_loader").endpoints is None
     assert not session._get_internal_component("endpoint_resolver").uses_builtin_data
+
+
+def test_a_damaged_copy_is_left_for_botocores_file_and_written_again(tmp_path: Path) -> None:
+    resolvers(tmp_path)
+    (copy,) = tmp_path.rglob(endpoints.COPY)
+    copy.write_text('{"partitions": [')
+    full, cut, _ = resolvers(tmp_path)
+    assert cut.construct_endpoint("ec2", "eu-west-1") == full.construct_endpoint("ec2", "eu-west-1")
+    assert cut.uses_builtin_data
+    assert not copy.exists()
+    resolvers(tmp_path)
+    assert copy.exists()

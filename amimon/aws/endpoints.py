@@ -68,12 +68,18 @@ class Endpoints:
     def whole_loaded(self) -> bool:
         return self._whole is not None
 
-    def load(self) -> dict[str, Any]:
-        """Every partition as botocore's file has it, each one's services a ``Services``."""
-        data = read(self.copy)
-        for partition in data["partitions"]:
-            whole = functools.partial(self._services, partition["partition"])
-            partition["services"] = Services(partition["services"], whole)
+    def load(self) -> dict[str, Any] | None:
+        """Every partition as botocore's file has it, each one's services a ``Services``;
+        None if the copy cannot be read (it is removed, to be written again next time)."""
+        try:
+            data = read(self.copy)
+            for partition in data["partitions"]:
+                whole = functools.partial(self._services, partition["partition"])
+                partition["services"] = Services(partition["services"], whole)
+        except Exception as exc:  # a damaged cache: botocore reads its own file
+            log.info("using botocore's own endpoint data: %s: %s", self.copy, exc)
+            self.copy.unlink(missing_ok=True)
+            return None
         return data
 
     def _services(self, partition: str) -> Mapping[str, Any]:

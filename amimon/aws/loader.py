@@ -27,7 +27,9 @@ class OneServiceLoader(Loader):
     @instance_cache
     def load_data_with_path(self, name: str) -> Any:
         if name == "endpoints" and self.endpoints is not None:
-            return self.endpoints.load(), self.endpoints.path
+            data = self.endpoints.load()
+            if data is not None:
+                return data, self.endpoints.path
         return super().load_data_with_path(name)
 
     @instance_cache  # as botocore's: a second client (another region) reads nothing again
