@@ -78,3 +78,16 @@ def test_a_cache_that_cannot_be_written_leaves_the_full_model(tmp_path: Path) ->
     blocked.write_text("x")
     session = trimmed.install(botocore.session.Session(), blocked)
     assert "RunInstances" in session.get_service_model("ec2").operation_names
+
+
+def test_a_damaged_copy_is_left_for_botocores_model_and_written_again(tmp_path: Path) -> None:
+    from amimon.aws import loader
+
+    models(tmp_path)
+    (written,) = tmp_path.rglob("service-2.json")
+    written.write_text('{"operations": {')
+    session = trimmed.install(loader.install(botocore.session.Session()), tmp_path)
+    assert "RunInstances" in session.get_service_model("ec2").operation_names
+    assert not written.exists()
+    trimmed.install(loader.install(botocore.session.Session()), tmp_path)
+    assert written.exists()

@@ -10,7 +10,10 @@ then loads as botocore does. A name it cannot find goes to botocore, for botocor
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import DataNotFoundError
@@ -19,10 +22,15 @@ from botocore.loaders import Loader, instance_cache
 if TYPE_CHECKING:
     from amimon.aws.endpoints import Endpoints
 
+log = logging.getLogger(__name__)
+
 
 class OneServiceLoader(Loader):
     # The endpoint data from amimon's trimmed copy (``amimon.aws.endpoints.install``).
     endpoints: Endpoints | None = None
+    # The cache directory of amimon's trimmed models, first in the search paths
+    # (``amimon.aws.trimmed.install``).
+    copies: Path | None = None
 
     @instance_cache
     def load_data_with_path(self, name: str) -> Any:
@@ -42,10 +50,27 @@ class OneServiceLoader(Loader):
         except (DataNotFoundError, AttributeError):  # unknown, or a botocore laid out anew
             return super().load_service_model(service_name, type_name, api_version)
         version = api_version or max(versions)  # botocore's determine_latest_version
-        model = self.load_data(os.path.join(service_name, version, type_name))
+        relative = os.path.join(service_name, version, type_name)
+        try:
+            model = self.load_data(relative)
+        except ValueError:  # JSON that does not decode: a damaged copy in amimon's cache?
+            if not self._drop_copies():
+                raise
+            model = self.load_data(relative)  # botocore's own file
         find_extras, processor = extras
         processor.process(model, find_extras(service_name, type_name, version))
         return model
+
+    def _drop_copies(self) -> bool:
+        """Stop reading amimon's cached copies and remove them (the next session writes
+        them again); False if there were none."""
+        copies, self.copies = self.copies, None
+        if copies is None or str(copies) not in self.search_paths:
+            return False
+        log.info("using botocore's own models: a cached copy in %s does not decode", copies)
+        self.search_paths.remove(str(copies))
+        shutil.rmtree(copies, ignore_errors=True)
+        return True
 
 
 def install(session: Any) -> Any:

@@ -97,6 +97,7 @@ def install(session: Any, root: Path | None = None) -> Any:
             )
             write(path, _strip_docs(trim(reader.load_data(relative))))
         loader.search_paths.insert(0, str(directory))
+        loader.copies = directory  # a OneServiceLoader reads botocore's model if it is damaged
     except Exception as exc:  # a cache is an optimisation: never a reason to fail
         log.info("using botocore's full EC2 model: %s", exc)
     return session
