@@ -107,8 +107,7 @@ def test_a_record_behaves_as_its_frozen_dataclass(cls: type) -> None:
     compared = [f.name for f in fields if f.compare]
     if compared:
         other[compared[0]] = "changed"
-    pairs = [(built(cls, one), built(twin, one))]
-    a, ta = pairs[0]
+    a, ta = built(cls, one), built(twin, one)
     b, tb = built(cls, dict(one)), built(twin, dict(one))
     c, tc = built(cls, other), built(twin, other)
     assert repr(a) == repr(ta)
